@@ -1,0 +1,152 @@
+"""Keras callbacks that `ganzoo.train` attaches to `model.fit`."""
+
+import csv
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tensorflow.core.framework import summary_pb2
+
+from ganzoo import checkpoints, images
+
+# What tensorboard's scalar summaries carry, without depending on tensorboard.
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+)
+
+
+def write_scalar(name, value, step):
+    tf.summary.write(name, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training once the generator has made `total_steps` updates."""
+
+    def __init__(self, total_steps):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.step >= self.total_steps:
+            self.model.stop_training = True
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops at the first NaN or Inf loss, before any checkpoint can store it."""
+
+    def __init__(self):
+        super().__init__()
+        self.failure = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                self.failure = (self.model.step, key, float(value))
+                self.model.stop_training = True
+                return
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Checkpoints at each epoch end and every `every` steps (when > 0)."""
+
+    def __init__(self, workdir, every=0, keep=3, guard=None):
+        super().__init__()
+        self.workdir, self.every, self.keep, self.guard = workdir, every, keep, guard
+        self.last_saved = None
+
+    def _save(self):
+        if self.guard is not None and self.guard.failure is not None:
+            return  # never store a diverged model over a good one
+        step = self.model.step
+        if step != self.last_saved:
+            checkpoints.save_checkpoint(self.model, self.workdir, self.keep)
+            self.last_saved = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and self.model.step % self.every == 0:
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save()
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes samples from one fixed latent batch at the start and each epoch end.
+
+    Conditional models get one row per class; 2-D data gets a scatter plot over
+    real points.
+    """
+
+    def __init__(self, directory, num_samples, seed, reference=None):
+        super().__init__()
+        self.directory, self.num_samples, self.seed = directory, num_samples, seed
+        self.reference = reference
+
+    def on_train_begin(self, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        model = self.model
+        points = model.data_shape == (2,)
+        num = 2000 if points else self.num_samples
+        self.labels, self.columns = None, None
+        if model.conditional:
+            per_class = max(1, num // model.num_classes)
+            self.labels = np.repeat(np.arange(model.num_classes), per_class).astype("int32")
+            num = len(self.labels)
+            self.columns = None if points else per_class
+        z = keras.random.normal((num, model.latent_dim), seed=self.seed)
+        self.z = keras.ops.convert_to_numpy(z)
+        if model.step == 0:
+            self.write()
+
+    def write(self):
+        samples = self.model.generate(self.z, self.labels)
+        path = os.path.join(self.directory, f"step_{self.model.step:08d}.png")
+        images.save_samples(keras.ops.convert_to_numpy(samples), path, self.columns, self.reference)
+        return path
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write()
+
+
+class MetricsLogger(keras.callbacks.Callback):
+    """Appends each epoch's average losses to `metrics.csv` and to tf.summary."""
+
+    def __init__(self, workdir):
+        super().__init__()
+        self.csv_path = os.path.join(workdir, "metrics.csv")
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "logs"))
+        self.fields = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.time()
+        self.epoch_started = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self.model.step
+        values = {k: float(v) for k, v in sorted((logs or {}).items())}
+        row = {"step": step, "epoch": epoch + 1, "seconds": round(time.time() - self.epoch_started, 3), **values}
+        new = not os.path.exists(self.csv_path)
+        if self.fields is None:
+            self.fields = list(row) if new else _read_header(self.csv_path) or list(row)
+        with open(self.csv_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        with self.writer.as_default(step=step):
+            for key, value in values.items():
+                write_scalar(key, value, step)
+        self.writer.flush()
+        logging.info("step %d: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+
+
+def _read_header(path):
+    with open(path, newline="") as f:
+        return next(csv.reader(f), None)

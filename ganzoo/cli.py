@@ -1,0 +1,56 @@
+"""What every `python -m ganzoo.<command>` shares: flag parsing and error handling.
+
+Each command owns a `flags.FlagValues`, so commands can be called in-process
+(`main(argv)` returns the exit code) without fighting over absl's globals.
+A `GanzooError` or bad flag prints one line and exits 2; any other failure
+prints one line and exits 1. `--verbose` shows the traceback.
+"""
+
+import sys
+import traceback
+
+from absl import flags, logging
+
+from ganzoo.errors import GanzooError
+
+
+def new_flags():
+    flag_values = flags.FlagValues()
+    flags.DEFINE_bool("verbose", False, "Show tracebacks and debug logs.", flag_values=flag_values)
+    return flag_values
+
+
+def run(flag_values, body, argv=None, prog="ganzoo"):
+    """Parse `argv` into `flag_values`, call `body(flag_values)`, return an exit code."""
+    argv = list(sys.argv if argv is None else [prog, *argv])
+    if any(arg in ("-h", "--help", "--helpfull", "--helpshort") for arg in argv[1:]):
+        print(f"usage: {prog} [flags]\n\n{flag_values.get_help()}")
+        return 0
+    try:
+        extra = flag_values(argv)
+    except flags.Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if len(extra) > 1:
+        print(f"error: unexpected argument {extra[1]!r}; accepted: --flag=value only", file=sys.stderr)
+        return 2
+    verbose = flag_values["verbose"].value
+    logging.set_verbosity(logging.DEBUG if verbose else logging.INFO)
+    try:
+        body(flag_values)
+    except GanzooError as e:
+        if verbose:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 (any other fault: still one line)
+        if verbose:
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"error: {type(e).__name__}: {first} (rerun with --verbose for the traceback)",
+              file=sys.stderr)
+        return 1
+    return 0

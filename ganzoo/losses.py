@@ -1,0 +1,53 @@
+"""GAN losses as pure functions of discriminator (critic) outputs.
+
+Every loss returns the mean over the batch. Logits are the raw, pre-sigmoid
+discriminator outputs, so the log-sigmoid terms use the stable `softplus` form:
+log D(x) = -softplus(-l), log(1 - D(x)) = -softplus(l).
+"""
+
+import tensorflow as tf
+from keras import ops
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Binary cross-entropy of the discriminator: -log D(x) - log(1 - D(G(z)))."""
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+
+def generator_loss(fake_logits):
+    """Non-saturating generator loss: -log D(G(z)) (Goodfellow et al. 2014, sec. 3)."""
+    return ops.mean(ops.softplus(-fake_logits))
+
+
+def minimax_generator_loss(fake_logits):
+    """The original minimax generator loss: log(1 - D(G(z))). Saturates early on."""
+    return -ops.mean(ops.softplus(fake_logits))
+
+
+def critic_loss(real_scores, fake_scores):
+    """Wasserstein critic loss: E[f(G(z))] - E[f(x)]."""
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """Wasserstein generator loss: -E[f(G(z))]."""
+    return -ops.mean(fake_scores)
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """WGAN-GP penalty E[(||grad f(x_hat)||_2 - 1)^2] (Gulrajani et al. 2017, eq. 3).
+
+    Args:
+        critic: callable mapping a batch to scores of shape (batch, 1).
+        real, fake: batches of the same shape.
+        alpha: interpolation weights, shape (batch, 1, ..., 1), uniform in [0, 1].
+    """
+    interpolates = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = critic(interpolates)
+    grads = tape.gradient(scores, interpolates)
+    grads = ops.reshape(grads, (ops.shape(grads)[0], -1))
+    # The epsilon keeps the norm's gradient finite where grads == 0.
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=1) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))

@@ -1,0 +1,265 @@
+"""`GAN`: what every variant shares, so each `train_step` holds only its algorithm.
+
+Shared here: hyperparameters and `get_config`, the two optimizers and their
+(de)serialisation, loss trackers, noise drawn through one `SeedGenerator`, the
+gradient step (with loss scaling and replica averaging) and sampling.
+"""
+
+import inspect
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from ganzoo.errors import GanzooError
+
+_RNG_KEY = "seed_generator_state"
+
+
+def _check(name, value, ok, accepted):
+    if not ok:
+        raise GanzooError(f"bad hyperparameter {name}={value!r}; accepted: {accepted}")
+
+
+def unpack(data):
+    """Split a batch from `ganzoo.data` into (examples, labels or None)."""
+    if isinstance(data, (tuple, list)):
+        return data[0], (data[1] if len(data) > 1 else None)
+    return data, None
+
+
+class GAN(keras.Model):
+    """Base class of ganzoo's GANs. Subclasses build `generator` and
+    `discriminator` in `__init__` and write their algorithm in `train_step`.
+
+    Args:
+        data_shape: shape of one example, `(H, W, C)` for images or `(D,)` for
+            points and flattened images.
+        latent_dim: size of the Gaussian latent vector z.
+        learning_rate: Adam learning rate of the generator.
+        d_learning_rate: Adam learning rate of the discriminator; `None` means
+            `learning_rate`.
+        beta_1, beta_2: Adam's decay rates, shared by both optimizers.
+        seed: seed of the model's `SeedGenerator` (all training noise).
+    """
+
+    registry_name = None
+    conditional = False
+    # Real minibatches one `train_step` consumes (WGAN-GP: one per critic update).
+    real_batches_per_step = 1
+
+    def __init__(
+        self,
+        data_shape,
+        latent_dim,
+        learning_rate,
+        d_learning_rate=None,
+        beta_1=0.5,
+        beta_2=0.999,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        data_shape = tuple(int(d) for d in data_shape)
+        _check("data_shape", data_shape, len(data_shape) in (1, 3) and min(data_shape) > 0,
+               "(H, W, C) images or (D,) vectors with positive sizes")
+        _check("latent_dim", latent_dim, isinstance(latent_dim, int) and latent_dim > 0,
+               "a positive integer")
+        for name, rate in (("learning_rate", learning_rate), ("d_learning_rate", d_learning_rate)):
+            if rate is not None:
+                _check(name, rate, isinstance(rate, (int, float)) and 0 < rate < 1, "a float in (0, 1)")
+        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+            _check(name, beta, isinstance(beta, (int, float)) and 0 <= beta < 1, "a float in [0, 1)")
+        self.data_shape = data_shape
+        self.latent_dim = latent_dim
+        self.learning_rate = learning_rate
+        self.d_learning_rate = d_learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # The sub-networks are functional models, built as they are created.
+        self.built = True
+
+    # -- hyperparameters --------------------------------------------------------
+
+    @classmethod
+    def hyperparameter_names(cls):
+        """Names of every constructor argument, from the whole class hierarchy."""
+        names = []
+        for klass in cls.__mro__[: cls.__mro__.index(GAN) + 1]:
+            for param in inspect.signature(klass.__init__).parameters.values():
+                if param.kind is param.POSITIONAL_OR_KEYWORD and param.name not in ("self", *names):
+                    names.append(param.name)
+        return names
+
+    @classmethod
+    def default_hyperparameters(cls):
+        defaults = {}
+        for klass in reversed(cls.__mro__[: cls.__mro__.index(GAN) + 1]):
+            for param in inspect.signature(klass.__init__).parameters.values():
+                if param.default is not param.empty:
+                    defaults[param.name] = param.default
+        return {name: defaults[name] for name in cls.hyperparameter_names() if name in defaults}
+
+    def get_config(self):
+        config = super().get_config()
+        for name in self.hyperparameter_names():
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    # -- optimizers -------------------------------------------------------------
+
+    def compile(self, g_optimizer=None, d_optimizer=None, jit_compile=False, **kwargs):
+        """Set both optimizers (Adam with the model's hyperparameters by default)."""
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        d_rate = self.d_learning_rate or self.learning_rate
+        self.g_optimizer = g_optimizer or self._adam(self.learning_rate, "g_adam")
+        self.d_optimizer = d_optimizer or self._adam(d_rate, "d_adam")
+        if keras.mixed_precision.dtype_policy().name == "mixed_float16":
+            self.g_optimizer = _with_loss_scale(self.g_optimizer)
+            self.d_optimizer = _with_loss_scale(self.d_optimizer)
+        # Built now, so checkpoints load into them and strategies find them ready.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _adam(self, learning_rate, name):
+        return keras.optimizers.Adam(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+        )
+
+    @property
+    def step(self):
+        """Generator updates done so far: the training step count."""
+        return int(self.g_optimizer.iterations.numpy())
+
+    # -- training helpers -------------------------------------------------------
+
+    def init_trackers(self, *names):
+        """Create one `keras.metrics.Mean` per logged loss, averaged over the epoch."""
+        self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "loss_trackers", []))
+
+    def track(self, **values):
+        """Update the loss trackers and return their current averages for the logs."""
+        for tracker in self.loss_trackers:
+            if tracker.name in values:
+                tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+
+    def latent_noise(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def uniform_noise(self, shape):
+        return keras.random.uniform(shape, seed=self.seed_generator)
+
+    def apply_loss(self, optimizer, tape, loss, network):
+        """One optimizer step of `network` down the gradient of `loss`.
+
+        The backward pass starts from `output_gradients` rather than from a
+        rescaled loss, so mixed-float16 loss scaling and the 1/replicas factor
+        that makes summed replica gradients a global mean live here only.
+        """
+        variables = network.trainable_variables
+        scale = 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            scale = scale * optimizer.dynamic_scale
+        grads = tape.gradient(loss, variables, output_gradients=ops.cast(scale, loss.dtype))
+        optimizer.apply_gradients(zip(grads, variables))
+
+    def require_labels(self, labels):
+        if labels is None:
+            raise GanzooError(
+                f"model {self.registry_name!r} needs a labelled dataset; accepted: digits, "
+                "ring8, grid25, a labelled TFDS dataset, folder:PATH with class subfolders, "
+                "or npz:PATH with a 'y' array"
+            )
+        return labels
+
+    # -- sampling ---------------------------------------------------------------
+
+    def call(self, inputs, training=False):
+        """Generate from `z`, or from `[z, labels]` for conditional models."""
+        return self.generator(inputs, training=training)
+
+    def generate(self, z, labels=None, training=False):
+        """Examples for latents `z` (and `labels` for conditional models)."""
+        if self.conditional:
+            return self.generator([z, self.require_labels(labels)], training=training)
+        return self.generator(z, training=training)
+
+    def sample(self, num, labels=None, seed=None, batch_size=256):
+        """`num` examples as a NumPy array, generated in batches.
+
+        A fixed integer `seed` gives the same latents every call; `None` draws
+        fresh ones from the model's seed generator.
+        """
+        z = keras.random.normal(
+            (num, self.latent_dim), seed=self.seed_generator if seed is None else seed
+        )
+        z = ops.convert_to_numpy(z)
+        if self.conditional:
+            labels = self.check_labels(self.require_labels(labels), num)
+        out = []
+        for start in range(0, num, batch_size):
+            stop = start + batch_size
+            chunk = self.generate(z[start:stop], None if labels is None else labels[start:stop])
+            out.append(ops.convert_to_numpy(chunk))
+        return np.concatenate(out) if out else np.zeros((0, *self.data_shape), "float32")
+
+    def check_labels(self, labels, num):
+        """`labels` (one int or `num` ints) as int32, each in [0, num_classes)."""
+        labels = np.asarray(labels)
+        if labels.ndim == 0:
+            labels = np.full((num,), labels)
+        if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (num,):
+            raise GanzooError(
+                f"bad labels {labels.tolist()!r}; accepted: one integer or {num} integers"
+            )
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise GanzooError(
+                f"label {int(bad[0])} is out of range; accepted: 0 to {self.num_classes - 1}"
+            )
+        return labels.astype("int32")
+
+    # -- the seed generator's state travels with the weights --------------------
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[_RNG_KEY] = ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if _RNG_KEY in keys:
+            self.seed_generator.state.assign(np.asarray(store[_RNG_KEY]))
+            store = {key: store[key] for key in keys if key != _RNG_KEY}
+        super().load_own_variables(store)
+
+
+def _with_loss_scale(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def num_parameters(network):
+    return sum(math.prod(v.shape) for v in network.trainable_variables)

@@ -1,0 +1,101 @@
+"""The original GAN with MLP networks."""
+
+import tensorflow as tf
+
+from ganzoo import losses, networks
+from ganzoo.models.base import GAN, unpack
+from ganzoo.registry import register_model
+
+
+@register_model("vanilla")
+class VanillaGAN(GAN):
+    """The original GAN: MLP generator and discriminator, non-saturating loss.
+
+    One discriminator update, then one generator update, per step (k = 1 in
+    Algorithm 1). Images are generated flat and reshaped, so the same model
+    trains on 2-D points and on images. The paper trained with SGD and
+    momentum; ganzoo uses Adam(2e-4, beta_1=0.5), the setting later work found
+    stable, for every non-Wasserstein variant.
+
+    Args:
+        data_shape: shape of one example, `(D,)` or `(H, W, C)`.
+        latent_dim: size of the Gaussian latent vector.
+        generator_units: widths of the generator's ReLU hidden layers.
+        discriminator_units: widths of the discriminator's LeakyReLU layers.
+        dropout: dropout rate in the discriminator (the paper used dropout).
+        output_activation: `None` picks `"tanh"` for images in [-1, 1] and
+            `"linear"` for points, which are not bounded.
+        learning_rate, d_learning_rate, beta_1, beta_2, seed: see `GAN`.
+
+    Example:
+    ```python
+    import ganzoo
+    from ganzoo import data
+
+    points, info = data.load("ring8", batch_size=256)
+    model = ganzoo.create_model("vanilla", data_shape=info.shape)
+    model.compile()
+    model.fit(points.take(20), epochs=1)
+    samples = model.sample(1000)
+    ```
+
+    Paper: Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661
+    """
+
+    def __init__(
+        self,
+        data_shape,
+        latent_dim=64,
+        generator_units=(512, 512),
+        discriminator_units=(512, 512),
+        dropout=0.0,
+        output_activation=None,
+        learning_rate=2e-4,
+        d_learning_rate=None,
+        beta_1=0.5,
+        beta_2=0.999,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            data_shape, latent_dim, learning_rate, d_learning_rate, beta_1, beta_2, seed, **kwargs
+        )
+        self.generator_units = tuple(generator_units)
+        self.discriminator_units = tuple(discriminator_units)
+        self.dropout = dropout
+        self.output_activation = output_activation
+        activation = output_activation or (
+            "tanh" if networks.is_image_shape(self.data_shape) else "linear"
+        )
+        self.generator = networks.mlp_generator(
+            self.data_shape, latent_dim, self.generator_units, output_activation=activation
+        )
+        self.discriminator = networks.mlp_discriminator(
+            self.data_shape, self.discriminator_units, dropout=dropout
+        )
+        self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
+
+    def train_step(self, data):
+        real, _ = unpack(data)
+        batch_size = tf.shape(real)[0]
+
+        # 1. Discriminator: ascend log D(x) + log(1 - D(G(z))).
+        fake = self.generator(self.latent_noise(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+        self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
+
+        # 2. Generator: descend -log D(G(z)) on fresh noise.
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.latent_noise(batch_size), training=True)
+            g_loss = losses.generator_loss(self.discriminator(fake, training=True))
+        self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
+
+        return self.track(
+            d_loss=d_loss,
+            g_loss=g_loss,
+            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
+            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
+        )

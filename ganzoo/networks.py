@@ -1,0 +1,185 @@
+"""Generator and discriminator networks, derived from the data shape.
+
+Images (H, W, C) get convolutional networks whose depth follows from the size:
+the image is halved while both sides stay even and at least 4 pixels, so 8x8
+starts from 4x4, 28x28 from 7x7 and 64x64 from 4x4. Flat data (2-D points,
+flattened images) gets MLPs. Conditional networks take an int `labels` input.
+The output layers run in float32 so mixed precision keeps stable logits.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+from ganzoo.errors import GanzooError
+
+MAX_FILTERS = 512
+DCGAN_INIT = "dcgan"  # N(0, 0.02), Radford et al. 2015, sec. 4
+
+
+def _initializer(name):
+    if name == DCGAN_INIT:
+        return keras.initializers.RandomNormal(stddev=0.02)
+    return keras.initializers.get(name)
+
+
+def upsampling_plan(image_shape):
+    """(base_height, base_width, num_doublings) for a conv generator of this shape.
+
+    Raises `GanzooError` for sizes the strided networks cannot produce.
+    """
+    height, width = int(image_shape[0]), int(image_shape[1])
+    doublings = 0
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+        height, width, doublings = height // 2, width // 2, doublings + 1
+    if doublings == 0:
+        raise GanzooError(
+            f"image size {image_shape[0]}x{image_shape[1]} is not supported by the "
+            "convolutional networks; accepted: sides that halve at least once to >= 4 "
+            "pixels, e.g. 8, 16, 28, 32, 64 (resize with --image_size)"
+        )
+    return height, width, doublings
+
+
+def _filters(base_filters, level):
+    return min(base_filters * 2**level, MAX_FILTERS)
+
+
+def _normalization(kind, name):
+    if kind == "batch":
+        # Synchronised across replicas so tf.distribute matches one device.
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
+    if kind == "layer":
+        return layers.LayerNormalization(name=name)
+    if kind is None:
+        return None
+    raise GanzooError(f"unknown normalization {kind!r}; accepted: batch, layer, None")
+
+
+def _generator_inputs(latent_dim, num_classes, embedding_dim):
+    z = keras.Input((latent_dim,), name="z")
+    if not num_classes:
+        return [z], z
+    labels = keras.Input((), dtype="int32", name="labels")
+    embedded = layers.Embedding(num_classes, embedding_dim, name="label_embedding")(labels)
+    return [z, labels], layers.Concatenate(name="z_and_label")([z, embedded])
+
+
+def _model(inputs, outputs, name):
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
+
+
+def conv_generator(
+    image_shape,
+    latent_dim,
+    base_filters=64,
+    num_classes=0,
+    initializer=DCGAN_INIT,
+    name="generator",
+):
+    """DCGAN generator: dense projection, then stride-2 transposed convolutions."""
+    base_h, base_w, doublings = upsampling_plan(image_shape)
+    init = _initializer(initializer)
+    inputs, h = _generator_inputs(latent_dim, num_classes, embedding_dim=latent_dim)
+    filters = _filters(base_filters, doublings - 1)
+    h = layers.Dense(base_h * base_w * filters, use_bias=False, kernel_initializer=init, name="project")(h)
+    h = _normalization("batch", "project_bn")(h)
+    h = layers.ReLU()(h)
+    h = layers.Reshape((base_h, base_w, filters))(h)
+    for level in reversed(range(doublings - 1)):
+        h = layers.Conv2DTranspose(
+            _filters(base_filters, level), 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=init, name=f"up{level}",
+        )(h)
+        h = _normalization("batch", f"up{level}_bn")(h)
+        h = layers.ReLU()(h)
+    h = layers.Conv2DTranspose(
+        image_shape[-1], 4, strides=2, padding="same", kernel_initializer=init, name="to_image"
+    )(h)
+    images = layers.Activation("tanh", dtype="float32", name="images")(h)
+    return _model(inputs, images, name)
+
+
+def conv_discriminator(
+    image_shape,
+    base_filters=64,
+    normalization="batch",
+    num_classes=0,
+    initializer=DCGAN_INIT,
+    name="discriminator",
+):
+    """DCGAN discriminator: stride-2 convolutions with LeakyReLU(0.2), one logit out.
+
+    The first layer is never normalised (Radford et al. 2015). With `num_classes`,
+    the label is embedded as an extra image channel.
+    """
+    _, _, doublings = upsampling_plan(image_shape)
+    init = _initializer(initializer)
+    images = keras.Input(tuple(image_shape), name="images")
+    inputs, h = [images], images
+    if num_classes:
+        labels = keras.Input((), dtype="int32", name="labels")
+        height, width = image_shape[0], image_shape[1]
+        plane = layers.Embedding(num_classes, height * width, name="label_embedding")(labels)
+        plane = layers.Reshape((height, width, 1))(plane)
+        inputs.append(labels)
+        h = layers.Concatenate(name="image_and_label")([images, plane])
+    for level in range(doublings):
+        h = layers.Conv2D(
+            _filters(base_filters, level), 4, strides=2, padding="same",
+            kernel_initializer=init, name=f"down{level}",
+        )(h)
+        norm = _normalization(normalization, f"down{level}_norm") if level > 0 else None
+        if norm is not None:
+            h = norm(h)
+        h = layers.LeakyReLU(0.2)(h)
+    h = layers.Flatten()(h)
+    logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logit")(h)
+    return _model(inputs, logits, name)
+
+
+def mlp_generator(
+    data_shape,
+    latent_dim,
+    units=(256, 256),
+    batch_norm=False,
+    output_activation="tanh",
+    num_classes=0,
+    name="generator",
+):
+    """MLP generator with ReLU hidden layers; output reshaped to `data_shape`."""
+    inputs, h = _generator_inputs(latent_dim, num_classes, embedding_dim=max(num_classes, 8))
+    for i, width in enumerate(units):
+        h = layers.Dense(width, use_bias=not batch_norm, name=f"dense{i}")(h)
+        if batch_norm:
+            h = _normalization("batch", f"dense{i}_bn")(h)
+        h = layers.ReLU()(h)
+    h = layers.Dense(math.prod(data_shape), name="to_data")(h)
+    h = layers.Activation(output_activation, dtype="float32", name="data")(h)
+    outputs = layers.Reshape(tuple(data_shape), dtype="float32")(h)
+    return _model(inputs, outputs, name)
+
+
+def mlp_discriminator(
+    data_shape, units=(256, 256), num_classes=0, dropout=0.0, name="discriminator"
+):
+    """MLP discriminator with LeakyReLU(0.2) hidden layers and one logit out."""
+    x = keras.Input(tuple(data_shape), name="data")
+    inputs, h = [x], layers.Flatten()(x)
+    if num_classes:
+        labels = keras.Input((), dtype="int32", name="labels")
+        embedded = layers.Embedding(num_classes, max(num_classes, 8), name="label_embedding")(labels)
+        inputs.append(labels)
+        h = layers.Concatenate(name="data_and_label")([h, embedded])
+    for i, width in enumerate(units):
+        h = layers.Dense(width, name=f"dense{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+    logits = layers.Dense(1, dtype="float32", name="logit")(h)
+    return _model(inputs, logits, name)
+
+
+def is_image_shape(data_shape):
+    return len(data_shape) == 3

@@ -1,0 +1,59 @@
+"""The model registry: names to `keras.Model` subclasses.
+
+    @register_model("wgan_gp")
+    class WGANGP(GAN): ...
+
+    model = create_model("wgan_gp", data_shape=(28, 28, 1))
+"""
+
+import keras
+
+from ganzoo.errors import GanzooError
+
+_MODELS = {}
+
+
+def register_model(name):
+    """Class decorator that registers a GAN class under `name`."""
+
+    def decorator(cls):
+        if name in _MODELS and _MODELS[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered to {_MODELS[name]}")
+        _MODELS[name] = cls
+        cls.registry_name = name
+        # Lets keras.models.load_model rebuild the class from a .keras file.
+        return keras.saving.register_keras_serializable(package="ganzoo")(cls)
+
+    return decorator
+
+
+def _ensure_builtin_models():
+    # Importing the package registers the built-in variants.
+    import ganzoo.models  # noqa: F401
+
+
+def list_models():
+    """Sorted names of every registered model."""
+    _ensure_builtin_models()
+    return sorted(_MODELS)
+
+
+def get_model_class(name):
+    """The class registered as `name`; an unknown name lists the valid ones."""
+    _ensure_builtin_models()
+    if name not in _MODELS:
+        raise GanzooError(f"unknown model {name!r}; accepted: {', '.join(sorted(_MODELS))}")
+    return _MODELS[name]
+
+
+def create_model(name, **hyperparameters):
+    """Build the registered model `name` from its hyperparameters."""
+    cls = get_model_class(name)
+    try:
+        return cls(**hyperparameters)
+    except TypeError as e:
+        # An unknown keyword: name it and list what the model takes.
+        raise GanzooError(
+            f"bad hyperparameters for model {name!r} ({e}); accepted: "
+            f"{', '.join(cls.hyperparameter_names())}"
+        ) from None

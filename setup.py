@@ -1,0 +1,36 @@
+"""ganzoo: a Keras 3 model zoo of generative adversarial networks."""
+
+import re
+
+from setuptools import find_packages, setup
+
+with open("ganzoo/__init__.py") as f:
+    version = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
+
+setup(
+    name="ganzoo",
+    version=version,
+    description="A Keras 3 model zoo of GANs: train, export, evaluate and compare.",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ganzoo", "ganzoo.*"]),
+    include_package_data=True,
+    package_data={"ganzoo": ["pretrained/*/*", "pretrained/*/*/*", "pretrained/*/*/*/*"]},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "tensorflow-datasets>=4.9",
+        # tfds 4.9.x imports it without declaring it.
+        "importlib_resources",
+        "absl-py",
+        "numpy",
+        # The embedded `digits` dataset ships inside scikit-learn.
+        "scikit-learn",
+        # Matrix square roots and k-NN for the metrics; already needed by scikit-learn.
+        "scipy",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "ruff"],
+    },
+)

@@ -1,0 +1,420 @@
+"""Tests for ganzoo.data: every source, the tf.data pipeline and the errors."""
+
+import logging
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ganzoo import data
+from ganzoo.errors import GanzooError
+
+
+def _elements(ds):
+    return list(ds.as_numpy_iterator())
+
+
+def _write_png(path, pixels):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tf.io.encode_png(np.asarray(pixels, np.uint8)).numpy())
+
+
+def _ramp(height, width, channels, offset=0):
+    """A uint8 image covering 0 and 255."""
+    values = np.linspace(0, 255, height * width * channels).round().astype(np.uint8)
+    return np.roll(values, offset).reshape(height, width, channels)
+
+
+# --- built-in sources -----------------------------------------------------------
+
+
+def test_list_datasets():
+    assert data.list_datasets() == ["digits", "grid25", "ring8"]
+
+
+def test_digits_values_and_labels():
+    x, y, info = data.load_numpy("digits", "all")
+    assert x.shape == (1797, 8, 8, 1) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert y.dtype == np.int32 and set(np.unique(y)) == set(range(10))
+    assert np.bincount(y).min() > 170
+    assert info == data.DatasetInfo(
+        name="digits",
+        kind="image",
+        shape=(8, 8, 1),
+        num_classes=10,
+        class_names=tuple("0123456789"),
+        num_examples=1797,
+        split="all",
+    )
+
+
+def test_digits_splits_partition_all():
+    x_train, y_train, train = data.load_numpy("digits", "train")
+    x_test, y_test, test = data.load_numpy("digits", "test")
+    x_all, y_all, _ = data.load_numpy("digits", "all")
+    assert (train.num_examples, test.num_examples) == (1437, 360)
+    assert (len(x_train), len(x_test)) == (1437, 360)
+
+    def rows(x, y):
+        return sorted(xi.tobytes() + bytes([yi]) for xi, yi in zip(x, y))
+
+    # train and test together are exactly "all": disjoint pieces of one permutation.
+    assert sorted(rows(x_train, y_train) + rows(x_test, y_test)) == rows(x_all, y_all)
+    # fixed permutation: the same order every call
+    np.testing.assert_array_equal(data.load_numpy("digits", "train")[0], x_train)
+
+
+@pytest.mark.parametrize("name,modes,radius", [("ring8", 8, 2.0), ("grid25", 25, None)])
+def test_mixtures(name, modes, radius):
+    centers, std = data.mixture_spec(name)
+    assert centers.shape == (modes, 2)
+    if radius:
+        np.testing.assert_allclose(np.linalg.norm(centers, axis=1), radius)
+        assert std == 0.02
+    else:
+        assert set(centers.ravel()) == {-4.0, -2.0, 0.0, 2.0, 4.0} and std == 0.05
+    x, y, info = data.load_numpy(name, "train")
+    assert x.shape == (100_000, 2) and x.dtype == np.float32 and y.dtype == np.int32
+    assert info.kind == "points" and info.shape == (2,) and info.num_classes == modes
+    assert info.class_names[0] == "mode0" and len(info.class_names) == modes
+    assert np.all(np.linalg.norm(x - centers[y], axis=1) < 6 * std)
+    assert np.all(np.bincount(y, minlength=modes) == 100_000 // modes)
+    x_test, y_test, test = data.load_numpy(name, "test")
+    assert test.num_examples == len(x_test) == 10_000
+    assert np.all(np.bincount(y_test, minlength=modes) == 10_000 // modes)
+    assert not np.array_equal(x_test, x[:10_000])
+    np.testing.assert_array_equal(data.load_numpy(name, "test")[0], x_test)
+
+
+def test_mixture_spec_unknown():
+    with pytest.raises(GanzooError, match="ring8"):
+        data.mixture_spec("digits")
+
+
+# --- tf.data pipeline -----------------------------------------------------------
+
+
+def test_load_elements_match_load_numpy():
+    x, y, info = data.load_numpy("digits", "test")
+    ds, info2 = data.load("digits", "test", shuffle=False)
+    assert info2 == info
+    elements = _elements(ds)
+    assert len(elements) == 360
+    np.testing.assert_array_equal(np.stack([e[0] for e in elements]), x)
+    np.testing.assert_array_equal(np.array([e[1] for e in elements]), y)
+    assert ds.element_spec[0].dtype == tf.float32 and ds.element_spec[1].dtype == tf.int32
+
+
+def test_batching_and_drop_remainder():
+    ds, _ = data.load("digits", batch_size=100)
+    sizes = [len(xb) for xb, _ in _elements(ds)]
+    assert sizes == [100] * 14 + [37]
+    ds, _ = data.load("digits", batch_size=100, drop_remainder=True)
+    assert ds.element_spec[0].shape == (100, 8, 8, 1)
+    assert [len(xb) for xb, _ in _elements(ds)] == [100] * 14
+
+
+def test_shuffle_determinism_and_repeat():
+    def first_labels(seed, count=200):
+        ds, _ = data.load("digits", batch_size=count, seed=seed, repeat=True)
+        return [yb for _, yb in ds.take(9).as_numpy_iterator()]
+
+    a, b, c = first_labels(0), first_labels(0), first_labels(1)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+    # repeat goes past one epoch (1437 examples) with full batches
+    assert len(a) == 9 and all(len(yb) == 200 for yb in a)
+    # reshuffled each epoch: two epochs come in different orders
+    ds, _ = data.load("digits", "test", seed=3, repeat=True)
+    labels = np.array([e[1] for e in ds.take(720).as_numpy_iterator()])
+    assert sorted(labels[:360]) == sorted(labels[360:])
+    assert not np.array_equal(labels[:360], labels[360:])
+
+
+def test_points_pipeline():
+    ds, info = data.load("ring8", "test", batch_size=512, drop_remainder=True)
+    assert info.num_examples == 10_000
+    xb, yb = next(iter(ds))
+    assert xb.shape == (512, 2) and xb.dtype == tf.float32 and yb.dtype == tf.int32
+
+
+def test_image_size_resizes():
+    x, _, info = data.load_numpy("digits", image_size=(16, 12), max_examples=50)
+    assert x.shape == (50, 16, 12, 1) and info.shape == (16, 12, 1)
+    assert info.num_examples == 50
+    assert x.min() >= -1.0 and x.max() <= 1.0 and x.max() > 0.9
+    ds, info = data.load("digits", image_size=16, batch_size=4)
+    assert next(iter(ds))[0].shape == (4, 16, 16, 1) and info.shape == (16, 16, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"name": "digits", "split": "validation"}, "train, test, all"),
+        ({"name": "ring8", "split": "all"}, "train, test"),
+        ({"name": "digits", "batch_size": 0}, "batch_size"),
+        ({"name": "digits", "on_corrupt": "ignore"}, "skip, error"),
+        ({"name": "digits", "image_size": (0, 4)}, "image_size"),
+        ({"name": "ring8", "image_size": 32}, "points"),
+        ({"name": "folder:"}, "path"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(GanzooError, match=match):
+        data.load(**kwargs)
+
+
+def test_load_numpy_bad_max_examples():
+    with pytest.raises(GanzooError, match="max_examples"):
+        data.load_numpy("digits", max_examples=0)
+
+
+# --- folder: ---------------------------------------------------------------------
+
+
+def test_folder_class_subfolders(tmp_path):
+    for i in range(3):
+        _write_png(tmp_path / "cat" / f"{i}.png", _ramp(6, 5, 3, offset=i))
+    for i in range(2):
+        _write_png(tmp_path / "dog" / "nested" / f"{i}.PNG", _ramp(6, 5, 3, offset=10 + i))
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "empty").mkdir()
+    x, y, info = data.load_numpy(f"folder:{tmp_path}")
+    assert x.shape == (5, 6, 5, 3) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert y.dtype == np.int32 and list(y) == [0, 0, 0, 1, 1]
+    assert info.class_names == ("cat", "dog") and info.num_classes == 2
+    assert info.num_examples == 5 and info.kind == "image"
+    np.testing.assert_allclose(x[0], _ramp(6, 5, 3) / 127.5 - 1.0, atol=1e-6)
+    ds, _ = data.load(f"folder:{tmp_path}", "all", batch_size=2, drop_remainder=True)
+    assert [len(yb) for _, yb in _elements(ds)] == [2, 2]
+
+
+def test_folder_unlabelled_grayscale(tmp_path):
+    for i in range(4):
+        _write_png(tmp_path / f"img{i}.png", _ramp(7, 7, 1, offset=i))
+    ds, info = data.load(f"folder:{tmp_path}", shuffle=False)
+    assert info.num_classes == 0 and info.class_names == () and info.shape == (7, 7, 1)
+    elements = _elements(ds)  # unlabelled: x alone, not (x, y)
+    assert len(elements) == 4 and elements[0].shape == (7, 7, 1)
+    assert min(e.min() for e in elements) == -1.0 and max(e.max() for e in elements) == 1.0
+    assert data.load_numpy(f"folder:{tmp_path}")[1] is None
+
+
+def test_folder_mixed_gray_and_rgb_become_rgb(tmp_path):
+    _write_png(tmp_path / "a.png", _ramp(4, 4, 1))
+    _write_png(tmp_path / "b.png", _ramp(4, 4, 3))
+    x, _, info = data.load_numpy(f"folder:{tmp_path}")
+    assert x.shape == (2, 4, 4, 3) and info.shape == (4, 4, 3)
+    np.testing.assert_array_equal(x[0, ..., 0], x[0, ..., 2])
+
+
+def test_folder_corrupt_files(tmp_path, caplog):
+    _write_png(tmp_path / "good.png", _ramp(4, 4, 1))
+    (tmp_path / "bad.png").write_bytes(b"definitely not a png")
+    (tmp_path / "cut.png").write_bytes(tf.io.encode_png(_ramp(4, 4, 1)).numpy()[:20])
+    with caplog.at_level(logging.WARNING, logger="ganzoo.data"):
+        x, _, info = data.load_numpy(f"folder:{tmp_path}")
+    assert len(x) == info.num_examples == 1
+    assert "skipped 2 unreadable" in caplog.text and "bad.png" in caplog.text
+    with pytest.raises(GanzooError, match=r"bad\.png"):
+        data.load(f"folder:{tmp_path}", on_corrupt="error")
+
+
+def test_folder_mixed_sizes(tmp_path):
+    _write_png(tmp_path / "small.png", _ramp(4, 6, 3))
+    _write_png(tmp_path / "big.png", _ramp(10, 10, 3))
+    with pytest.raises(GanzooError, match=r"4x6, 10x10.*image_size"):
+        data.load_numpy(f"folder:{tmp_path}")
+    x, _, info = data.load_numpy(f"folder:{tmp_path}", image_size=8)
+    assert x.shape == (2, 8, 8, 3) and info.shape == (8, 8, 3)
+    assert x.min() >= -1.0 and x.max() <= 1.0
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(GanzooError, match="no such directory"):
+        data.load(f"folder:{tmp_path / 'missing'}")
+    with pytest.raises(GanzooError, match="no image files"):
+        data.load(f"folder:{tmp_path}")
+    _write_png(tmp_path / "a.png", _ramp(4, 4, 1))
+    with pytest.raises(GanzooError, match="train, all"):
+        data.load(f"folder:{tmp_path}", split="test")
+
+
+# --- npz: ------------------------------------------------------------------------
+
+
+def test_npz_uint8_with_labels(tmp_path):
+    path = tmp_path / "d.npz"
+    x = np.stack([_ramp(5, 5, 1, offset=i)[..., 0] for i in range(6)])  # rank 3
+    np.savez(path, x=x, y=np.array([0, 1, 2, 0, 1, 4], np.int64))
+    xs, ys, info = data.load_numpy(f"npz:{path}")
+    assert xs.shape == (6, 5, 5, 1) and xs.dtype == np.float32
+    assert xs.min() == -1.0 and xs.max() == 1.0
+    assert ys.dtype == np.int32 and info.num_classes == 5 and info.class_names[4] == "4"
+    ds, _ = data.load(f"npz:{path}", shuffle=False, batch_size=4)
+    xb, yb = next(iter(ds))
+    np.testing.assert_array_equal(xb, xs[:4])
+    np.testing.assert_array_equal(yb, [0, 1, 2, 0])
+
+
+def test_npz_float_unit_range_without_labels(tmp_path):
+    path = tmp_path / "f.npz"
+    np.savez(path, x=_ramp(4, 4, 3)[None].repeat(3, axis=0) / 255.0)
+    ds, info = data.load(f"npz:{path}", shuffle=False)
+    assert info.num_classes == 0 and info.shape == (4, 4, 3)
+    x = np.stack(_elements(ds))
+    assert x.dtype == np.float32 and x.min() == -1.0 and x.max() == 1.0
+    x16, _, info16 = data.load_numpy(f"npz:{path}", image_size=(8, 8))
+    assert x16.shape == (3, 8, 8, 3) and info16.shape == (8, 8, 3)
+
+
+def test_npz_float_already_signed_and_points(tmp_path):
+    signed = np.linspace(-1, 1, 2 * 3 * 3).reshape(2, 3, 3, 1)
+    np.savez(tmp_path / "s.npz", x=signed)
+    np.testing.assert_allclose(data.load_numpy(f"npz:{tmp_path / 's.npz'}")[0], signed)
+    points = np.array([[10.0, -3.0, 0.5], [7.0, 8.0, 9.0]])
+    np.savez(tmp_path / "p.npz", x=points, y=np.array([1, 0]))
+    x, y, info = data.load_numpy(f"npz:{tmp_path / 'p.npz'}")
+    np.testing.assert_array_equal(x, points.astype(np.float32))  # raw, not rescaled
+    assert info.kind == "points" and info.shape == (3,) and list(y) == [1, 0]
+
+
+def _npz_bytes(**arrays):
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (_npz_bytes(x=np.zeros((4, 8, 8), np.uint8))[:60], "not a readable .npz"),
+        (b"hello, not an npz", "not a readable .npz"),
+        (_npz_bytes(images=np.zeros((4, 8, 8), np.uint8)), "no array 'x'.*images"),
+        (_npz_bytes(x=np.zeros(5)), "shape"),
+        (_npz_bytes(x=np.zeros((2, 2, 3, 3, 1))), "shape"),
+        (_npz_bytes(x=np.zeros((2, 1, 8, 8))), "channels last"),
+        (_npz_bytes(x=np.zeros((3, 2)), y=np.array([0, 1])), "'y'"),
+        (_npz_bytes(x=np.zeros((2, 2)), y=np.array([0.0, 1.0])), "'y'"),
+        (_npz_bytes(x=np.zeros((2, 2)), y=np.array([0, -1])), "negative"),
+        (_npz_bytes(x=np.full((2, 4, 4), 200.0)), r"\[0, 1\]"),
+        (_npz_bytes(x=np.full((2, 4, 4), -3.0)), r"\[-1, 1\]"),
+        (_npz_bytes(x=np.full((2, 4, 4), 300, np.int32)), r"\[0, 255\]"),
+    ],
+)
+def test_npz_errors_name_file_and_problem(tmp_path, content, match):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(content)
+    with pytest.raises(GanzooError, match=match) as err:
+        data.load_numpy(f"npz:{path}")
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_npz_missing_file_and_npy(tmp_path):
+    with pytest.raises(GanzooError, match="no such file"):
+        data.load(f"npz:{tmp_path / 'nope.npz'}")
+    np.save(tmp_path / "a.npy", np.zeros((2, 2)))
+    with pytest.raises(GanzooError, match="not an .npz"):
+        data.load(f"npz:{tmp_path / 'a.npy'}")
+
+
+# --- TFDS ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Make the network probe report 'offline' and record that it ran."""
+    calls = []
+    monkeypatch.setattr(data, "_network_available", lambda *a, **k: calls.append(a) or False)
+    return calls
+
+
+@pytest.fixture
+def mock_mnist(tmp_path, offline):
+    """Mocked mnist: real metadata (20 train / 10 test) written to tmp_path, random data.
+
+    The pip package of TFDS ships no metadata for `MockPolicy.USE_FILES`, and
+    `USE_CODE` knows no split names, so the fixture writes the metadata itself.
+    """
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("mnist", data_dir=tmp_path)
+    builder.info.set_splits(
+        tfds.core.SplitDict(
+            [
+                tfds.core.SplitInfo(name="train", shard_lengths=[20], num_bytes=0),
+                tfds.core.SplitInfo(name="test", shard_lengths=[10], num_bytes=0),
+            ]
+        )
+    )
+    builder.data_path.mkdir(parents=True)
+    builder.info.write_to_directory(builder.data_dir)
+    with tfds.testing.mock_data(
+        num_examples=20, policy=tfds.testing.MockPolicy.USE_FILES, data_dir=str(tmp_path)
+    ):
+        yield str(tmp_path)
+    assert offline == []  # a prepared dataset never probes the network
+
+
+def test_tfds_mnist_mocked(mock_mnist):
+    ds, info = data.load("mnist", data_dir=mock_mnist, batch_size=8, seed=1)
+    assert info.name == "mnist" and info.kind == "image" and info.shape == (28, 28, 1)
+    assert info.num_classes == 10 and info.class_names == tuple("0123456789")
+    assert info.num_examples == 20 and info.split == "train"
+    batches = _elements(ds)
+    assert [len(xb) for xb, _ in batches] == [8, 8, 4]
+    x = np.concatenate([xb for xb, _ in batches])
+    y = np.concatenate([yb for _, yb in batches])
+    # mock pixels are random uint8 in [0, 255): scaled as x / 127.5 - 1
+    assert x.dtype == np.float32 and x.min() == -1.0 and x.max() > 0.98
+    np.testing.assert_allclose((x + 1) * 127.5, np.round((x + 1) * 127.5), atol=1e-3)
+    assert y.dtype == np.int32 and y.min() >= 0 and y.max() < 10
+    ds_again, _ = data.load("mnist", data_dir=mock_mnist, batch_size=8, seed=1)
+    np.testing.assert_array_equal(next(iter(ds_again))[0], batches[0][0])
+
+
+def test_tfds_load_numpy_and_resize(mock_mnist):
+    x, y, info = data.load_numpy("mnist", "test[:50%]", data_dir=mock_mnist, max_examples=6)
+    assert x.shape == (6, 28, 28, 1) and y.shape == (6,) and info.num_examples == 6
+    ds, info = data.load("mnist", data_dir=mock_mnist, image_size=14, repeat=True, batch_size=32)
+    xb, _ = next(iter(ds))
+    assert xb.shape == (32, 14, 14, 1) and info.shape == (14, 14, 1)
+    assert float(tf.reduce_min(xb)) >= -1.0 and float(tf.reduce_max(xb)) <= 1.0
+
+
+def test_tfds_bad_split_lists_available(mock_mnist):
+    with pytest.raises(GanzooError, match="available splits: train, test"):
+        data.load("mnist", "validation", data_dir=mock_mnist)
+
+
+def test_tfds_offline_fails_fast(tmp_path, offline):
+    start = time.monotonic()
+    with pytest.raises(GanzooError, match="--data_dir") as err:
+        data.load("mnist", data_dir=str(tmp_path))
+    assert time.monotonic() - start < 20
+    message = str(err.value)
+    assert "\n" not in message and "digits" in message and "npz:PATH" in message
+    assert offline and "storage.googleapis.com" in offline[0][0]
+
+
+def test_network_probe_is_fast_for_unreachable_host():
+    start = time.monotonic()
+    assert data._network_available(("ganzoo-test.invalid",), timeout=1.0) is False
+    assert time.monotonic() - start < 10
+
+
+def test_tfds_without_image_feature(offline):
+    with pytest.raises(GanzooError, match="no 'image' feature"):
+        data.load("iris")
+    assert offline == []
+
+
+def test_unknown_dataset_lists_accepted_forms(offline):
+    with pytest.raises(GanzooError, match="digits.*folder:PATH.*npz:PATH") as err:
+        data.load("no_such_dataset_xyz")
+    assert "\n" not in str(err.value)
