@@ -1,8 +1,9 @@
 """Generator and discriminator networks, derived from the data shape.
 
 Images (H, W, C) get convolutional networks whose depth follows from the size:
-the image is halved while both sides stay even and at least 4 pixels, so 8x8
-starts from 4x4, 28x28 from 7x7 and 64x64 from 4x4. Flat data (2-D points,
+the image is halved while both sides stay even and at least 4 pixels (or 2,
+for the first two halvings), so 8x8 starts from 2x2, 28x28 from 7x7 and 64x64
+from 4x4. Flat data (2-D points,
 flattened images) gets MLPs. Conditional networks take an int `labels` input.
 The output layers run in float32 so mixed precision keeps stable logits.
 """
@@ -31,7 +32,9 @@ def upsampling_plan(image_shape):
     """
     height, width = int(image_shape[0]), int(image_shape[1])
     doublings = 0
-    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+    # Halve down to >= 4 pixels, as DCGAN does; small images may go to 2 pixels
+    # so that every network has at least two strided layers.
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= (4 if doublings >= 2 else 2):
         height, width, doublings = height // 2, width // 2, doublings + 1
     if doublings == 0:
         raise GanzooError(

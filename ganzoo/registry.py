@@ -11,6 +11,8 @@ import keras
 from ganzoo.errors import GanzooError
 
 _MODELS = {}
+# Keyword arguments every keras.Model takes besides its hyperparameters.
+_KERAS_KWARGS = ("name", "dtype", "trainable")
 
 
 def register_model(name):
@@ -49,11 +51,11 @@ def get_model_class(name):
 def create_model(name, **hyperparameters):
     """Build the registered model `name` from its hyperparameters."""
     cls = get_model_class(name)
-    try:
-        return cls(**hyperparameters)
-    except TypeError as e:
-        # An unknown keyword: name it and list what the model takes.
+    accepted = cls.hyperparameter_names()
+    unknown = sorted(set(hyperparameters) - set(accepted) - set(_KERAS_KWARGS))
+    if unknown:
         raise GanzooError(
-            f"bad hyperparameters for model {name!r} ({e}); accepted: "
-            f"{', '.join(cls.hyperparameter_names())}"
-        ) from None
+            f"bad hyperparameters for model {name!r}: unknown {unknown[0]!r}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    return cls(**hyperparameters)

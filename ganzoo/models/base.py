@@ -202,8 +202,10 @@ class GAN(keras.Model):
 
     def generate(self, z, labels=None, training=False):
         """Examples for latents `z` (and `labels` for conditional models)."""
+        z = ops.convert_to_tensor(z, "float32")
         if self.conditional:
-            return self.generator([z, self.require_labels(labels)], training=training)
+            labels = ops.convert_to_tensor(self.require_labels(labels), "int32")
+            return self.generator([z, labels], training=training)
         return self.generator(z, training=training)
 
     def sample(self, num, labels=None, seed=None, batch_size=256):

@@ -1,0 +1,26 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import pytest  # noqa: E402
+
+import ganzoo  # noqa: E402
+
+# Small networks keep the suite fast; the algorithms are the same.
+TINY = {
+    "vanilla": {"generator_units": (32, 32), "discriminator_units": (32, 32), "latent_dim": 8},
+    "dcgan": {"base_filters": 8, "latent_dim": 8},
+    "wgan_gp": {"base_filters": 8, "units": (32, 32), "latent_dim": 8, "n_critic": 2},
+    "cgan": {"base_filters": 8, "units": (32, 32), "latent_dim": 8},
+}
+
+
+def tiny_hparams(name):
+    """Small hyperparameters for `name`; {} for models registered later."""
+    return dict(TINY.get(name, {}))
+
+
+@pytest.fixture(params=ganzoo.list_models())
+def model_name(request):
+    return request.param
