@@ -122,8 +122,18 @@ class MetricsLogger(keras.callbacks.Callback):
         self.fields = None
 
     def on_train_begin(self, logs=None):
-        self.started = time.time()
         self.epoch_started = time.time()
+        if os.path.exists(self.csv_path):
+            # A run killed after logging but before checkpointing logged steps that
+            # the resumed run will redo: drop them so each step appears once.
+            with open(self.csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            kept = [row for row in rows if int(row["step"]) <= self.model.step]
+            if len(kept) < len(rows):
+                with open(self.csv_path, "w", newline="") as f:
+                    writer = csv.DictWriter(f, list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(kept)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.time()

@@ -67,7 +67,7 @@ class TrainConfig:
     steps_per_execution: int = 1
     hparams: dict = dataclasses.field(default_factory=dict)
 
-    DEFAULT_STEPS = 2000
+    DEFAULT_STEPS = 3000
 
     def total_steps(self, steps_per_epoch):
         if self.steps is not None:

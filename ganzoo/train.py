@@ -117,12 +117,16 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
                 f"batch of {real_batch} real examples per step is larger than the "
                 f"{info.num_examples} examples of {config.dataset!r}; accepted: a smaller batch_size"
             )
-        dataset = dataset.batch(real_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        dataset = dataset.batch(real_batch, drop_remainder=True)
 
         resumed_from = checkpoints.restore_latest(model, workdir)
         start = model.step
         if resumed_from:
             logging.info("resuming from %s at step %d", resumed_from, start)
+            # The seeded stream is deterministic: skipping what was consumed makes a
+            # resumed run see exactly the batches an uninterrupted one would.
+            dataset = dataset.skip(start)
+        dataset = dataset.prefetch(tf.data.AUTOTUNE)
 
         steps_per_epoch = config.steps_per_epoch or max(
             info.num_examples // real_batch, MIN_STEPS_PER_EPOCH

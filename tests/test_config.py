@@ -1,0 +1,87 @@
+"""The typed config: files, explicit flags, --set overrides and their errors."""
+
+import glob
+import json
+import os
+
+import pytest
+
+from ganzoo.config import TrainConfig, apply_overrides, load_config_file, make_config
+from ganzoo.errors import GanzooError
+
+CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "configs")
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "*.json"))))
+def test_shipped_configs_are_valid(path):
+    config = load_config_file(path).validate()
+    assert config.model in path and config.dataset.split(":")[0] in path
+
+
+def test_defaults_train_wgan_gp_on_digits():
+    config = make_config()
+    assert (config.model, config.dataset, config.steps, config.epochs) == ("wgan_gp", "digits", None, None)
+    assert config.total_steps(steps_per_epoch=100) == TrainConfig.DEFAULT_STEPS
+
+
+def test_overrides_parse_by_type():
+    config = make_config(
+        model="wgan_gp",
+        overrides=["batch_size=32", "n_critic=3", "gp_weight=5", "units=64,64", "jit_compile=true"],
+    )
+    assert config.batch_size == 32 and config.jit_compile is True
+    assert config.hparams == {"n_critic": 3, "gp_weight": 5.0, "units": (64, 64)}
+    assert isinstance(config.hparams["gp_weight"], float)
+
+
+def test_precedence_file_then_flags_then_overrides(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"model": "dcgan", "batch_size": 16, "epochs": 3, "hparams": {"latent_dim": 7}}))
+    config = make_config(config_file=str(path), batch_size=8, steps=5, overrides=["batch_size=4"])
+    assert (config.model, config.batch_size, config.steps, config.epochs) == ("dcgan", 4, 5, None)
+    assert config.hparams == {"latent_dim": 7}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["colour=red"], "unknown --set key 'colour'; accepted: model, dataset, steps"),
+        (["batch_size=0"], "bad batch_size=0; accepted: a positive integer"),
+        (["steps=-5"], "bad steps=-5; accepted: a positive integer or unset"),
+        (["steps=ten"], "bad value steps='ten'; accepted: an integer"),
+        (["n_critic=2.5"], "bad value n_critic='2.5'; accepted: an integer"),
+        (["precision=fp8"], "unknown precision 'fp8'; accepted: float32, mixed_bfloat16, mixed_float16"),
+        (["jit_compile=maybe"], "bad value jit_compile='maybe'; accepted: true or false"),
+        (["novalue"], "bad override 'novalue'; accepted: key=value"),
+        (["model=gan9000"], "unknown model 'gan9000'; accepted: cgan, dcgan, vanilla, wgan_gp"),
+    ],
+)
+def test_bad_overrides_are_named(overrides, message):
+    with pytest.raises(GanzooError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make_config(model="wgan_gp", overrides=overrides)
+
+
+def test_steps_and_epochs_together_are_refused():
+    with pytest.raises(GanzooError, match="both steps=3 and epochs=2"):
+        apply_overrides(TrainConfig(), ["steps=3", "epochs=2"]).validate()
+
+
+def test_hyperparameter_of_another_model_is_refused():
+    with pytest.raises(GanzooError, match="unknown --set key 'n_critic'"):
+        make_config(model="dcgan", overrides=["n_critic=3"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("{not json", "is not valid JSON"), ('{"modle": "dcgan"}', "unknown key 'modle'"), ("[1]", "JSON object")],
+)
+def test_bad_config_files(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(GanzooError, match=message):
+        make_config(config_file=str(path))
+
+
+def test_missing_config_file():
+    with pytest.raises(GanzooError, match="cannot read config file 'nope.json'"):
+        make_config(config_file="nope.json")
