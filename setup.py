@@ -16,7 +16,14 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
     include_package_data=True,
-    package_data={"ganzoo": ["pretrained/*/*", "pretrained/*/*/*", "pretrained/*/*/*/*"]},
+    package_data={
+        "ganzoo": [
+            "classifiers/*.keras",
+            "pretrained/*/*",
+            "pretrained/*/*/*",
+            "pretrained/*/*/*/*",
+        ]
+    },
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.3",

@@ -1,6 +1,7 @@
 """Keras callbacks that `ganzoo.train` attaches to `model.fit`."""
 
 import csv
+import json
 import math
 import os
 import time
@@ -110,6 +111,59 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.write()
+
+
+class Evaluator(keras.callbacks.Callback):
+    """Scores the generator every `every` steps (and at the start) with
+    `ganzoo.evaluate.evaluate`, logs the result with the losses, appends it to
+    `evaluations.jsonl` and keeps the best weights in `checkpoints/best.keras`.
+
+    Images are scored by FID (lower is better); 2-D mixtures by modes covered,
+    then the share of high-quality samples (higher is better).
+    """
+
+    def __init__(self, workdir, dataset, every, num_samples=None, seed=0, guard=None, **evaluate_kwargs):
+        super().__init__()
+        self.workdir, self.dataset, self.every = workdir, dataset, every
+        self.num_samples, self.seed, self.guard = num_samples, seed, guard
+        self.evaluate_kwargs = evaluate_kwargs
+        self.latest = {}
+        self.best = None
+
+    def _score(self, values):
+        if "fid" in values:
+            return -values["fid"]
+        return (values["modes_covered"], values["high_quality"])
+
+    def evaluate(self):
+        from ganzoo.evaluate import evaluate
+
+        step = self.model.step
+        result = evaluate(self.model, self.dataset, None if self.model.data_shape == (2,) else ["fid"],
+                          num_samples=self.num_samples, seed=self.seed, **self.evaluate_kwargs)
+        values = {k: float(v) for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+        self.latest = values
+        with open(os.path.join(self.workdir, "evaluations.jsonl"), "a") as f:
+            f.write(json.dumps({"step": step, **result}) + "\n")
+        for key, value in values.items():
+            write_scalar(f"eval/{key}", value, step)
+        score = self._score(values)
+        diverged = self.guard is not None and self.guard.failure is not None
+        if step > 0 and not diverged and (self.best is None or score > self.best):
+            self.best = score
+            checkpoints.save_best(self.model, self.workdir)
+        logging.info("step %d evaluation: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+
+    def on_train_begin(self, logs=None):
+        self.evaluate()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.step % self.every == 0:
+            self.evaluate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update({f"eval_{k}": v for k, v in self.latest.items()})
 
 
 class MetricsLogger(keras.callbacks.Callback):

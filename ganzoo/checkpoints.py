@@ -49,13 +49,11 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def save_checkpoint(model, workdir, keep=3):
-    """Write `ckpt-<step>.keras` atomically and prune all but the newest `keep`."""
-    directory = checkpoint_dir(workdir)
-    step = model.step
-    path = os.path.join(directory, f"ckpt-{step:08d}.keras")
+def _atomic_save(model, path):
+    """`model.save(path)` via a flushed temporary file and a rename."""
+    directory = os.path.dirname(path)
     # Keras insists on the .keras suffix, so the temporary name keeps it.
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-ckpt-{step:08d}.keras")
+    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
         os.makedirs(directory, exist_ok=True)
         model.save(tmp)
@@ -66,14 +64,26 @@ def save_checkpoint(model, workdir, keep=3):
     except OSError as e:
         if os.path.exists(tmp):
             os.remove(tmp)
-        previous = latest_checkpoint(workdir)
+        previous = latest_checkpoint(os.path.dirname(directory))
         raise GanzooError(
             f"cannot write checkpoint {path}: {e.strerror or e}; "
             f"last good checkpoint kept: {previous or 'none'}"
         ) from None
+    return path
+
+
+def save_checkpoint(model, workdir, keep=3):
+    """Write `ckpt-<step>.keras` atomically and prune all but the newest `keep`."""
+    path = os.path.join(checkpoint_dir(workdir), f"ckpt-{model.step:08d}.keras")
+    _atomic_save(model, path)
     for _, old in list_checkpoints(workdir)[:-keep]:
         os.remove(old)
     return path
+
+
+def save_best(model, workdir):
+    """Write `best.keras`, the checkpoint with the best evaluation so far."""
+    return _atomic_save(model, os.path.join(checkpoint_dir(workdir), "best.keras"))
 
 
 def restore_latest(model, workdir):

@@ -17,7 +17,9 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # Model hyperparameters that come from the data or the config, not from --set.
 DERIVED_HYPERPARAMETERS = ("data_shape", "num_classes", "seed")
 # Fields a resumed run may change; any other difference means another run.
-RESUMABLE_CHANGES = ("steps", "epochs", "checkpoint_every", "keep_checkpoints", "verbose")
+RESUMABLE_CHANGES = (
+    "steps", "epochs", "checkpoint_every", "keep_checkpoints", "eval_every", "eval_samples",
+)
 
 
 @dataclasses.dataclass
@@ -45,6 +47,10 @@ class TrainConfig:
         strategy: the `tf.distribute` strategy.
         jit_compile: compile `train_step` with XLA.
         steps_per_execution: train steps per graph call.
+        eval_every: evaluate every this many steps (0: never): FID with the
+            dataset's default extractor, or the mode metrics for 2-D mixtures.
+            The best-scoring weights are kept in `checkpoints/best.keras`.
+        eval_samples: samples per evaluation (default: see `ganzoo.evaluate`).
         hparams: model hyperparameters that override the paper defaults.
     """
 
@@ -65,6 +71,8 @@ class TrainConfig:
     strategy: str = "default"
     jit_compile: bool = False
     steps_per_execution: int = 1
+    eval_every: int = 0
+    eval_samples: int | None = None
     hparams: dict = dataclasses.field(default_factory=dict)
 
     DEFAULT_STEPS = 3000
@@ -93,6 +101,9 @@ class TrainConfig:
         _positive("steps_per_execution", self.steps_per_execution)
         if not _is_int(self.seed) or self.seed < 0:
             raise GanzooError(f"bad seed={self.seed!r}; accepted: an integer >= 0")
+        _positive("eval_samples", self.eval_samples, optional=True)
+        if not _is_int(self.eval_every) or self.eval_every < 0:
+            raise GanzooError(f"bad eval_every={self.eval_every!r}; accepted: an integer >= 0")
         if not _is_int(self.checkpoint_every) or self.checkpoint_every < 0:
             raise GanzooError(
                 f"bad checkpoint_every={self.checkpoint_every!r}; accepted: an integer >= 0"
@@ -175,6 +186,7 @@ _FIELD_TYPES = {
     "image_size": int, "split": str, "steps_per_epoch": int, "checkpoint_every": int,
     "keep_checkpoints": int, "num_samples": int, "precision": str, "strategy": str,
     "jit_compile": bool, "steps_per_execution": int, "model": str, "dataset": str,
+    "eval_every": int, "eval_samples": int,
 }
 
 

@@ -148,6 +148,13 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
                 ganzoo_callbacks.SampleGrid(
                     os.path.join(workdir, "samples"), config.num_samples, config.seed, reference
                 ),
+                *(
+                    [ganzoo_callbacks.Evaluator(
+                        workdir, config.dataset, config.eval_every, config.eval_samples,
+                        config.seed, guard, data_dir=config.data_dir, image_size=config.image_size,
+                    )]
+                    if config.eval_every else []
+                ),
                 ganzoo_callbacks.MetricsLogger(workdir),
                 *extra_callbacks,
             ]
