@@ -3,9 +3,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import pytest  # noqa: E402
+import pytest
 
-import ganzoo  # noqa: E402
+import ganzoo
 
 # Small networks keep the suite fast; the algorithms are the same.
 TINY = {

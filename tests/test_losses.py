@@ -48,7 +48,7 @@ def test_gradient_penalty_of_linear_critic(shape):
     # f(x) = w.x has gradient w everywhere, so the penalty is (||w|| - 1)^2 exactly.
     rng = np.random.default_rng(1)
     w = tf.constant(rng.normal(size=shape), tf.float32)
-    critic = lambda x: tf.reduce_sum(x * w, axis=list(range(1, len(shape) + 1)))[:, None]  # noqa: E731
+    critic = lambda x: tf.reduce_sum(x * w, axis=list(range(1, len(shape) + 1)))[:, None]
     real = tf.constant(rng.normal(size=(8, *shape)), tf.float32)
     fake = tf.constant(rng.normal(size=(8, *shape)), tf.float32)
     alpha = tf.constant(rng.uniform(size=(8,) + (1,) * len(shape)), tf.float32)
@@ -61,7 +61,7 @@ def test_gradient_penalty_of_quadratic_critic_uses_the_interpolates():
     rng = np.random.default_rng(2)
     real, fake = rng.normal(size=(2, 32, 3)).astype("float32")
     alpha = rng.uniform(size=(32, 1)).astype("float32")
-    critic = lambda x: 0.5 * tf.reduce_sum(x * x, axis=1, keepdims=True)  # noqa: E731
+    critic = lambda x: 0.5 * tf.reduce_sum(x * x, axis=1, keepdims=True)
     x_hat = real + alpha * (fake - real)
     expected = np.mean((np.linalg.norm(x_hat, axis=1) - 1) ** 2)
     np.testing.assert_allclose(
@@ -71,6 +71,6 @@ def test_gradient_penalty_of_quadratic_critic_uses_the_interpolates():
 
 
 def test_gradient_penalty_is_zero_for_unit_gradient():
-    critic = lambda x: tf.reduce_sum(x * tf.constant([0.6, 0.8]), axis=1, keepdims=True)  # noqa: E731
+    critic = lambda x: tf.reduce_sum(x * tf.constant([0.6, 0.8]), axis=1, keepdims=True)
     x = tf.zeros((4, 2))
     assert float(losses.gradient_penalty(critic, x, x + 1, tf.fill((4, 1), 0.5))) < 1e-10

@@ -30,6 +30,23 @@ def unpack(data):
     return data, None
 
 
+class ReplicaSeedGenerator(keras.random.SeedGenerator):
+    """A `SeedGenerator` whose draws differ across `tf.distribute` replicas.
+
+    A plain one is a mirrored variable, so every replica would draw identical
+    noise; folding the replica id into each seed gives each its own stream
+    while the shared state still advances in lockstep.
+    """
+
+    def next(self, ordered=True):
+        seed = super().next(ordered)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return seed
+        replica = ops.cast(context.replica_id_in_sync_group, seed.dtype)
+        return seed + ops.stack([replica * 104729, ops.zeros_like(replica)])
+
+
 class GAN(keras.Model):
     """Base class of ganzoo's GANs. Subclasses build `generator` and
     `discriminator` in `__init__` and write their algorithm in `train_step`.
@@ -79,7 +96,7 @@ class GAN(keras.Model):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
         # The sub-networks are functional models, built as they are created.
         self.built = True
 

@@ -1,0 +1,108 @@
+"""One training step on one device and under MirroredStrategy over two logical CPUs.
+
+Run as a script (a fresh process, because logical devices must be configured
+before TensorFlow starts): prints JSON with the largest differences in losses
+and weights. Both runs see the same global batch and the same latent noise:
+each replica takes its rows of one fixed global noise tensor.
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import ganzoo  # noqa: E402
+
+GLOBAL_BATCH = 8
+
+
+def fixed_noise(model, calls):
+    """Replace the model's noise with slices of fixed global tensors."""
+    rng = np.random.default_rng(1)
+    draws = [rng.normal(size=(GLOBAL_BATCH, model.latent_dim)).astype("float32") for _ in range(20)]
+    uniforms = [rng.uniform(size=(GLOBAL_BATCH, 1, 1, 1)).astype("float32") for _ in range(20)]
+
+    def take(tensors, kind):
+        def draw(*args):
+            context = tf.distribute.get_replica_context()
+            replica = int(tf.get_static_value(context.replica_id_in_sync_group))
+            # Mirrored traces the step once per replica: count draws per replica.
+            index = calls.get((kind, replica), 0)
+            calls[(kind, replica)] = index + 1
+            per_replica = GLOBAL_BATCH // context.num_replicas_in_sync
+            start = replica * per_replica
+            return tf.constant(tensors[index][start : start + per_replica])
+        return draw
+
+    model.latent_noise = take(draws, "latent")
+    model.uniform_noise = take(uniforms, "uniform")
+
+
+def one_step(name, strategy):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = ganzoo.create_model(name, data_shape=(8, 8, 1), seed=0, base_filters=8, latent_dim=8,
+                                    **({"n_critic": 2} if name == "wgan_gp" else {}))
+        model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    fixed_noise(model, {})
+    n = GLOBAL_BATCH * model.real_batches_per_step
+    x = np.random.default_rng(2).uniform(-1, 1, (n, 8, 8, 1)).astype("float32")
+    replicas = strategy.num_replicas_in_sync
+    if model.real_batches_per_step > 1 and replicas > 1:
+        # Replica r takes the r-th share of the batch and splits it into critic
+        # minibatches; order rows so global critic minibatch k is the same rows
+        # as on one device.
+        shares = [np.split(chunk, replicas) for chunk in np.split(x, model.real_batches_per_step)]
+        x = np.concatenate([chunk_shares[r] for r in range(replicas) for chunk_shares in shares])
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(n)
+    history = model.fit(dataset, epochs=1, verbose=0)
+    return {k: float(v[-1]) for k, v in history.history.items()}, [w.numpy() for w in model.weights]
+
+
+def main(name):
+    single_losses, single_weights = one_step(name, tf.distribute.OneDeviceStrategy("/cpu:0"))
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored_losses, mirrored_weights = one_step(name, mirrored)
+    print(json.dumps({
+        "replicas": mirrored.num_replicas_in_sync,
+        "losses": {"single": single_losses, "mirrored": mirrored_losses},
+        "max_loss_diff": max(abs(single_losses[k] - mirrored_losses[k]) for k in single_losses),
+        "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(single_weights, mirrored_weights)),
+        "max_weight_change": max(float(np.max(np.abs(a - b)))
+                                 for a, b in zip(single_weights, one_step_initial(name))),
+    }))
+
+
+def one_step_initial(name):
+    keras.utils.set_random_seed(0)
+    model = ganzoo.create_model(name, data_shape=(8, 8, 1), seed=0, base_filters=8, latent_dim=8,
+                                **({"n_critic": 2} if name == "wgan_gp" else {}))
+    return [w.numpy() for w in model.weights]
+
+
+def replica_noise():
+    """Latent noise each replica draws in normal training, under MirroredStrategy."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = ganzoo.create_model("dcgan", data_shape=(8, 8, 1), seed=0, base_filters=8)
+
+    @tf.function
+    def draw():
+        return strategy.run(lambda: model.latent_noise(4))
+
+    per_replica = strategy.experimental_local_results(draw())
+    again = strategy.experimental_local_results(draw())
+    print(json.dumps({
+        "replica_diff": float(np.max(np.abs(per_replica[0].numpy() - per_replica[1].numpy()))),
+        "step_diff": float(np.max(np.abs(per_replica[0].numpy() - again[0].numpy()))),
+    }))
+
+
+if __name__ == "__main__":
+    replica_noise() if sys.argv[1] == "noise" else main(sys.argv[1])
