@@ -83,6 +83,22 @@ def _write_json(path, text):
     os.replace(tmp, path)
 
 
+def _worker_workdir(strategy, workdir):
+    """The chief writes to `workdir`; other workers to `workdir/workers/<id>`.
+
+    Every worker must take part in saving (it may run collectives), but only
+    the chief's files are the run's.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type or resolver.task_type == "chief":
+        return workdir
+    if resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in (
+        resolver.cluster_spec().as_dict()
+    ):
+        return workdir
+    return os.path.join(workdir, "workers", f"{resolver.task_type}-{resolver.task_id}")
+
+
 def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -> TrainResult:
     """Train `config.model` on `config.dataset`, checkpointing into `workdir`.
 
@@ -90,14 +106,21 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
     both optimizers, the step count and the RNG state.
     """
     config = config.validate()
-    workdir = os.path.abspath(workdir)
+    # Multi-worker strategies must exist before any other TensorFlow op runs.
+    strategy = make_strategy(config.strategy)
+    if config.jit_compile and strategy.num_replicas_in_sync > 1:
+        raise GanzooError(
+            f"jit_compile=true with strategy={config.strategy} over "
+            f"{strategy.num_replicas_in_sync} replicas fails in XLA (each replica's seed-generator "
+            "state lives on another device); accepted: jit_compile=false"
+        )
+    workdir = _worker_workdir(strategy, os.path.abspath(workdir))
     try:
         os.makedirs(workdir, exist_ok=True)
     except OSError as e:
         raise GanzooError(f"cannot create workdir {workdir}: {e.strerror}") from None
     if not os.access(workdir, os.W_OK):
         raise GanzooError(f"workdir {workdir} is not writable; accepted: a writable directory")
-
     with checkpoints.WorkdirLock(workdir), precision(config.precision):
         _check_same_run(config, workdir)
         checkpoints.remove_stale_temporaries(workdir)
@@ -108,7 +131,6 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
             config.dataset, split=config.split, seed=config.seed, shuffle=True, repeat=True,
             data_dir=config.data_dir, image_size=config.image_size,
         )
-        strategy = make_strategy(config.strategy)
         with strategy.scope():
             model = build_model(config, info)
         real_batch = config.batch_size * model.real_batches_per_step

@@ -160,6 +160,13 @@ class GAN(keras.Model):
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
         )
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Networks are built in __init__ and optimizers in compile(). Keras's
+        # version pulls a batch off the distributed iterator and reduces it
+        # with MEAN to build the model, which fails under multi-worker
+        # strategies and would skip a batch of the seeded stream.
+        return
+
     @property
     def step(self):
         """Generator updates done so far: the training step count."""
@@ -180,7 +187,12 @@ class GAN(keras.Model):
         for tracker in self.loss_trackers:
             if tracker.name in values:
                 tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        results = {tracker.name: tracker.result() for tracker in self.loss_trackers}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # fit() reduces these with MEAN over axis 0 across workers, which
+            # needs a rank-1 value: the mean of one entry per replica.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
     def latent_noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
@@ -272,6 +284,13 @@ class GAN(keras.Model):
             self.seed_generator.state.assign(np.asarray(store[_RNG_KEY]))
             store = {key: store[key] for key in keys if key != _RNG_KEY}
         super().load_own_variables(store)
+
+
+def _multi_worker(strategy):
+    extended = getattr(strategy, "extended", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        getattr(extended, "_in_multi_worker_mode", lambda: False)()
+    )
 
 
 def _with_loss_scale(optimizer):

@@ -104,5 +104,25 @@ def replica_noise():
     }))
 
 
+def jit_under_mirrored(workdir):
+    """train() with jit_compile over two replicas: a clear refusal, not an XLA crash."""
+    from ganzoo.config import TrainConfig
+    from ganzoo.errors import GanzooError
+    from ganzoo.train import train
+
+    config = TrainConfig(model="dcgan", strategy="mirrored", jit_compile=True, steps=1)
+    try:
+        train(config, workdir)
+    except GanzooError as e:
+        print(json.dumps({"error": str(e)}))
+        return
+    print(json.dumps({"error": None}))
+
+
 if __name__ == "__main__":
-    replica_noise() if sys.argv[1] == "noise" else main(sys.argv[1])
+    if sys.argv[1] == "noise":
+        replica_noise()
+    elif sys.argv[1] == "jit":
+        jit_under_mirrored(sys.argv[2])
+    else:
+        main(sys.argv[1])
