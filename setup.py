@@ -36,6 +36,8 @@ setup(
         "scikit-learn",
         # Matrix square roots and k-NN for the metrics; already needed by scikit-learn.
         "scipy",
+        # compare's figures: curves with seed bands and side-by-side sample grids.
+        "matplotlib",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff"],

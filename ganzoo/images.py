@@ -39,10 +39,11 @@ def make_grid(images, columns=None, padding=1, min_cell=32):
 def scatter(points, reference=None, size=320, extent=None):
     """Rasterise 2-D `points` (blue) over `reference` points (grey) to uint8 RGB."""
     points = np.asarray(points, dtype="float64")
-    everything = points if reference is None else np.concatenate([points, reference])
+    # The real data fixes the frame, so plots of one dataset compare at a glance.
+    framing = points if reference is None else np.asarray(reference, dtype="float64")
     if extent is None:
-        finite = everything[np.isfinite(everything).all(axis=1)]
-        extent = float(np.abs(finite).max()) * 1.1 if len(finite) else 1.0
+        finite = framing[np.isfinite(framing).all(axis=1)]
+        extent = float(np.abs(finite).max()) * 1.25 if len(finite) else 1.0
     canvas = np.full((size, size, 3), 255, dtype="uint8")
 
     def draw(xy, color):

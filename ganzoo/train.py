@@ -57,6 +57,10 @@ def build_model(config, info):
     return model
 
 
+def _canonical(value):
+    return json.dumps(value, sort_keys=True, default=list)
+
+
 def _check_same_run(config, workdir):
     """Refuse to resume a workdir that holds a different run."""
     path = os.path.join(workdir, "config.json")
@@ -66,9 +70,7 @@ def _check_same_run(config, workdir):
         saved = from_dict(json.load(f), source=path).to_dict()
     current = config.to_dict()
     for key in sorted(current):
-        if key not in RESUMABLE_CHANGES and json.dumps(saved.get(key), default=list) != json.dumps(
-            current[key], default=list
-        ):
+        if key not in RESUMABLE_CHANGES and _canonical(saved.get(key)) != _canonical(current[key]):
             raise GanzooError(
                 f"workdir {workdir} holds a run with {key}={saved.get(key)!r}, not {current[key]!r}; "
                 "accepted: the same settings to resume (only steps/epochs/checkpointing may change), "

@@ -1,0 +1,325 @@
+"""Compare variants on one dataset under one protocol: `python -m ganzoo.compare`.
+
+    python -m ganzoo.compare --models=vanilla,dcgan,wgan_gp,cgan --dataset=digits \\
+        --steps=3000 --seeds=0,1,2 --workdir=runs/compare-digits
+
+Every run gets the same data and split, the same budget of generator updates,
+the same seeds and the same evaluation (extractor, sample counts, metrics);
+each model keeps its paper defaults unless `--set` overrides them. Finished
+runs are skipped and an interrupted run resumes, so the command can simply be
+run again. Output in the workdir: `results.json` (every run, its stamp and its
+curve), `results.md` (mean ± std over seeds per model) and PNG figures (each
+metric against training step with a band over seeds, and samples side by side).
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from absl import flags, logging
+
+from ganzoo import cli, data, evaluate, images
+from ganzoo.config import make_config, model_hyperparameters
+from ganzoo.errors import GanzooError
+from ganzoo.registry import get_model_class, list_models
+from ganzoo.train import train
+
+# Metrics reported per dataset kind, in table order; lower-is-better ones marked.
+IMAGE_COLUMNS = ["fid", "kid", "is", "precision", "recall", "density", "coverage", "acc", "intra_fid"]
+POINT_COLUMNS = ["modes_covered", "high_quality", "reverse_kl"]
+LOWER_IS_BETTER = {"fid", "kid", "intra_fid", "reverse_kl"}
+
+
+@dataclasses.dataclass
+class Protocol:
+    """What every run of a comparison shares."""
+
+    dataset: str
+    steps: int
+    seeds: tuple
+    eval_every: int
+    eval_samples: int | None
+    real_split: str = "train"
+    extractor: str = "auto"
+    overrides: tuple = ()
+
+
+def _run_name(model, seed):
+    return f"{model}-seed{seed}"
+
+
+def _overrides_for(model, overrides):
+    """The `--set` items that apply to `model` (config fields apply to all)."""
+    accepted = model_hyperparameters(model)
+    return [item for item in overrides if item.partition("=")[0].strip() not in _model_only_keys()
+            or item.partition("=")[0].strip() in accepted]
+
+
+def _model_only_keys():
+    keys = set()
+    for name in list_models():
+        keys |= set(model_hyperparameters(name))
+    return keys
+
+
+def _check_overrides(models, overrides):
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key in _model_only_keys() and not any(key in model_hyperparameters(m) for m in models):
+            raise GanzooError(
+                f"--set {key} applies to none of {', '.join(models)}; accepted: a config field "
+                "or a hyperparameter of one of the models"
+            )
+
+
+def _read_curve(run_dir):
+    path = os.path.join(run_dir, "evaluations.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    # A resumed run re-evaluates its starting step: keep the last entry per step.
+    by_step = {row["step"]: row["metrics"] for row in rows}
+    return [{"step": step, **{k: v for k, v in by_step[step].items() if isinstance(v, (int, float))}}
+            for step in sorted(by_step)]
+
+
+def _train_seconds(run_dir):
+    """Wall time of training, summed over resumed segments, from metrics.csv."""
+    import csv
+
+    path = os.path.join(run_dir, "metrics.csv")
+    if not os.path.exists(path):
+        return None
+    with open(path, newline="") as f:
+        return round(sum(float(row["seconds"]) for row in csv.DictReader(f)), 2)
+
+
+def run_one(model, seed, protocol, workdir, **config_fields):
+    """Train (or resume) one run and evaluate it; the run's result dict."""
+    run_dir = os.path.join(workdir, "runs", _run_name(model, seed))
+    result_path = os.path.join(run_dir, "result.json")
+    if os.path.exists(result_path):
+        with open(result_path) as f:
+            return json.load(f)
+    config = make_config(
+        model=model, dataset=protocol.dataset, steps=protocol.steps, seed=seed,
+        overrides=[*_overrides_for(model, protocol.overrides), f"eval_every={protocol.eval_every}",
+                   *([f"eval_samples={protocol.eval_samples}"] if protocol.eval_samples else [])],
+        **config_fields,
+    )
+    outcome = train(config, run_dir)
+    evaluation = evaluate.evaluate(
+        outcome.model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
+        seed=1000 + seed, data_dir=config.data_dir, image_size=config.image_size,
+    )
+    result = {
+        "model": model, "seed": seed, "steps": outcome.steps, "train_seconds": _train_seconds(run_dir),
+        "config": config.to_dict(), "metrics": evaluation["metrics"], "stamp": evaluation["stamp"],
+        "curve": _read_curve(run_dir),
+    }
+    images.save_samples(_grid_samples(outcome.model), os.path.join(run_dir, "final_samples.png"),
+                        reference=_reference(protocol.dataset, outcome.model))
+    tmp = f"{result_path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2, default=float)
+    os.replace(tmp, result_path)
+    return result
+
+
+def _grid_samples(model):
+    if model.data_shape == (2,):
+        labels = np.arange(2000) % model.num_classes if model.conditional else None
+        return model.sample(2000, labels=labels, seed=0)
+    labels = np.arange(64) % model.num_classes if model.conditional else None
+    return model.sample(64, labels=labels, seed=0)
+
+
+def _reference(dataset, model):
+    if model.data_shape != (2,):
+        return None
+    return data.load_numpy(dataset, "train", max_examples=2000)[0]
+
+
+def summarize(runs, columns):
+    """{model: {metric: (mean, std, n)}, ...} over seeds, plus train seconds."""
+    summary = {}
+    for model in dict.fromkeys(r["model"] for r in runs):
+        mine = [r for r in runs if r["model"] == model]
+        row = {}
+        for column in columns + ["train_seconds"]:
+            values = [r["metrics"].get(column) if column != "train_seconds" else r["train_seconds"]
+                      for r in mine]
+            values = [float(v) for v in values if v is not None]
+            if values:
+                row[column] = (float(np.mean(values)), float(np.std(values)), len(values))
+        summary[model] = row
+    return summary
+
+
+def markdown_table(summary, columns, protocol):
+    present = [c for c in columns if any(c in row for row in summary.values())]
+    arrow = {c: " ↓" if c in LOWER_IS_BETTER else " ↑" for c in present}
+    head = "| model | " + " | ".join(f"{c}{arrow[c]}" for c in present) + " | train time / run |"
+    lines = [head, "|" + "---|" * (len(present) + 2)]
+    for model, row in summary.items():
+        cells = []
+        for c in present:
+            if c in row:
+                mean, std, _ = row[c]
+                cells.append(f"{mean:.3f} ± {std:.3f}" if abs(mean) < 100 else f"{mean:.1f} ± {std:.1f}")
+            else:
+                cells.append("–")
+        seconds = row.get("train_seconds")
+        cells.append(f"{seconds[0]:.0f} s" if seconds else "–")
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    seeds = ",".join(map(str, protocol.seeds))
+    lines.append("")
+    lines.append(f"Mean ± std over seeds {seeds}; {protocol.steps} generator steps per run on "
+                 f"`{protocol.dataset}`; ↓ lower is better, ↑ higher is better.")
+    return "\n".join(lines)
+
+
+def plot_curves(runs, path, metric_keys):
+    """Each metric against training step: a line per model, a band over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in metric_keys if any(k in point for r in runs for point in r["curve"])]
+    if not keys:
+        return None
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for model in dict.fromkeys(r["model"] for r in runs):
+            curves = [{p["step"]: p[key] for p in r["curve"] if key in p}
+                      for r in runs if r["model"] == model]
+            steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+            if not steps:
+                continue
+            values = np.array([[c[s] for s in steps] for c in curves])
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            (line,) = ax.plot(steps, mean, label=model)
+            ax.fill_between(steps, mean - std, mean + std, alpha=0.2, color=line.get_color())
+        ax.set_xlabel("generator step")
+        ax.set_ylabel(key)
+        if key == "fid":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_samples(workdir, models, seed, path):
+    """Seed `seed`'s final samples of each model, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    found = [(m, os.path.join(workdir, "runs", _run_name(m, seed), "final_samples.png")) for m in models]
+    found = [(m, p) for m, p in found if os.path.exists(p)]
+    if not found:
+        return None
+    fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3.9), squeeze=False)
+    for ax, (model, png) in zip(axes[0], found):
+        ax.imshow(plt.imread(png), interpolation="nearest")
+        ax.set_title(model)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
+            eval_samples=None, **config_fields):
+    """Train and evaluate every model with every seed; write results and figures.
+
+    Returns the results dict that is also written to `workdir/results.json`.
+    """
+    for model in models:
+        get_model_class(model)
+    if not seeds:
+        raise GanzooError("no seeds given; accepted: --seeds=0,1,2")
+    _check_overrides(models, overrides)
+    if steps is None or steps < 1:
+        raise GanzooError(f"bad steps={steps!r}; accepted: a positive integer")
+    _, info = data.load(dataset, shuffle=False, data_dir=config_fields.get("data_dir"),
+                        image_size=config_fields.get("image_size"))
+    conditional = [m for m in models if get_model_class(m).conditional]
+    if conditional and not info.num_classes:
+        raise GanzooError(f"{', '.join(conditional)} need labels but {dataset!r} has none; "
+                          "accepted: a labelled dataset, or drop the conditional models")
+    protocol = Protocol(dataset, steps, tuple(seeds), eval_every or max(steps // 10, 1), eval_samples,
+                        overrides=tuple(overrides))
+    os.makedirs(workdir, exist_ok=True)
+    total = len(models) * len(seeds)
+    runs, started = [], time.time()
+    for i, (model, seed) in enumerate((m, s) for m in models for s in seeds):
+        logging.info("[%d/%d] %s seed %d (%.0f s so far)", i + 1, total, model, seed, time.time() - started)
+        print(f"[{i + 1}/{total}] {model} seed {seed}", flush=True)
+        runs.append(run_one(model, seed, protocol, workdir, **config_fields))
+    columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
+    summary = summarize(runs, columns)
+    results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs}
+    with open(os.path.join(workdir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2, default=float)
+    with open(os.path.join(workdir, "results.md"), "w") as f:
+        f.write(markdown_table(summary, columns, protocol) + "\n")
+    curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
+    plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
+    plot_samples(workdir, models, seeds[0], os.path.join(workdir, "samples.png"))
+    return results
+
+
+def make_flags():
+    fv = cli.new_flags()
+    flags.DEFINE_list("models", ["vanilla", "dcgan", "wgan_gp", "cgan"], "Models to compare.",
+                      flag_values=fv)
+    flags.DEFINE_string("dataset", "digits", "Dataset every run trains and is scored on.", flag_values=fv)
+    flags.DEFINE_integer("steps", 3000, "Generator updates per run.", flag_values=fv)
+    flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; every model runs with each.", flag_values=fv)
+    flags.DEFINE_string("workdir", None, "Where runs and results go (default runs/compare-<dataset>).",
+                        flag_values=fv)
+    flags.DEFINE_integer("eval_every", None, "Steps between curve points (default steps/10).",
+                         flag_values=fv)
+    flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
+    flags.DEFINE_integer("batch_size", None, "Batch size for every run.", flag_values=fv)
+    flags.DEFINE_string("precision", None, "float32, mixed_bfloat16 or mixed_float16.", flag_values=fv)
+    flags.DEFINE_string("strategy", None, "default, mirrored, multi_worker or tpu.", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "TFDS data directory.", flag_values=fv)
+    flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it.",
+                              flag_values=fv)
+    return fv
+
+
+def _run(fv):
+    try:
+        seeds = [int(s) for s in fv["seeds"].value]
+    except ValueError:
+        raise GanzooError(f"bad --seeds={','.join(fv['seeds'].value)}; accepted: integers like 0,1,2") from None
+    dataset = fv["dataset"].value
+    workdir = fv["workdir"].value or os.path.join("runs", f"compare-{dataset.replace(':', '_').replace('/', '_')}")
+    fields = {k: fv[k].value for k in ("batch_size", "precision", "strategy", "data_dir")}
+    results = compare(fv["models"].value, dataset, fv["steps"].value, seeds, workdir,
+                      overrides=fv["set"].value, eval_every=fv["eval_every"].value,
+                      eval_samples=fv["eval_samples"].value, **fields)
+    with open(os.path.join(workdir, "results.md")) as f:
+        print(f.read())
+    print(f"{len(results['runs'])} runs; results in {workdir}")
+
+
+def main(argv=None):
+    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.compare")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

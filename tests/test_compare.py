@@ -1,0 +1,74 @@
+"""`python -m ganzoo.compare`: one protocol for every run, resumable, with tables and figures."""
+
+import json
+import os
+
+import pytest
+
+from ganzoo import compare
+
+
+def test_tiny_comparison_writes_results_and_skips_finished_runs(tmp_path, capsys):
+    workdir = str(tmp_path / "cmp")
+    argv = ["--models=vanilla,wgan_gp", "--dataset=ring8", "--seeds=0,1", "--steps=4",
+            f"--workdir={workdir}", "--eval_every=2", "--eval_samples=200", "--batch_size=32",
+            "--set=steps_per_epoch=2", "--set=units=16,16", "--set=generator_units=16,16",
+            "--set=discriminator_units=16,16", "--set=n_critic=2"]
+    assert compare.main(argv) == 0
+    assert "4 runs" in capsys.readouterr().out
+    for name in ("results.json", "results.md", "curves.png", "samples.png"):
+        assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+    with open(os.path.join(workdir, "results.json")) as f:
+        results = json.load(f)
+    runs = results["runs"]
+    assert [(r["model"], r["seed"]) for r in runs] == [
+        ("vanilla", 0), ("vanilla", 1), ("wgan_gp", 0), ("wgan_gp", 1)]
+    # One protocol: same data, budget and evaluation for every run.
+    assert {r["steps"] for r in runs} == {4}
+    assert {(r["stamp"]["dataset"], r["stamp"]["n_fake"]) for r in runs} == {("ring8", 2500)}
+    assert all([p["step"] for p in r["curve"]] == [0, 2, 4] for r in runs)
+    assert all(r["train_seconds"] > 0 for r in runs)
+    assert runs[2]["config"]["hparams"]["n_critic"] == 2 and "n_critic" not in runs[0]["config"]["hparams"]
+    with open(os.path.join(workdir, "results.md")) as f:
+        table = f.read()
+    assert "| vanilla |" in table and "modes_covered" in table and "±" in table
+
+    # Run again: every run is finished, so nothing trains.
+    os.remove(os.path.join(workdir, "results.md"))
+    mtime = os.path.getmtime(os.path.join(workdir, "runs", "wgan_gp-seed1", "result.json"))
+    assert compare.main(argv) == 0
+    assert os.path.getmtime(os.path.join(workdir, "runs", "wgan_gp-seed1", "result.json")) == mtime
+    assert os.path.exists(os.path.join(workdir, "results.md"))
+
+
+def test_interrupted_run_resumes(tmp_path):
+    protocol = compare.Protocol("ring8", steps=4, seeds=(0,), eval_every=2, eval_samples=100,
+                                overrides=("steps_per_epoch=2", "generator_units=8",
+                                           "discriminator_units=8"))
+    workdir = str(tmp_path / "cmp")
+    # A first attempt stopped after 2 steps (as if killed): its checkpoint is kept.
+    from ganzoo.config import make_config
+    from ganzoo.train import train
+
+    run_dir = os.path.join(workdir, "runs", "vanilla-seed0")
+    train(make_config(model="vanilla", dataset="ring8", steps=2, seed=0, batch_size=32,
+                      overrides=["steps_per_epoch=2", "generator_units=8", "discriminator_units=8",
+                                 "eval_every=2", "eval_samples=100"]), run_dir)
+    result = compare.run_one("vanilla", 0, protocol, workdir, batch_size=32)
+    assert result["steps"] == 4
+    assert [p["step"] for p in result["curve"]] == [0, 2, 4]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--models=vanilla,gan9"], "unknown model 'gan9'"),
+        (["--seeds=a,b"], "bad --seeds=a,b"),
+        (["--models=dcgan", "--set=n_critic=3"], "--set n_critic applies to none of dcgan"),
+        (["--models=cgan", "--dataset=npz:/nonexistent.npz"], "nonexistent.npz"),
+    ],
+)
+def test_bad_input(argv, message, tmp_path, capsys):
+    assert compare.main([*argv, f"--workdir={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
