@@ -87,14 +87,27 @@ def save_best(model, workdir):
 
 
 def restore_latest(model, workdir):
-    """Load the newest readable checkpoint into `model`; its path, or None."""
-    for step, path in reversed(list_checkpoints(workdir)):
+    """Load the newest readable checkpoint into `model`; its path, or None if
+    there is none. A damaged newest file falls back to an older one; if
+    checkpoints exist but none loads (say, another model's), that is an error:
+    starting afresh would bury them under new ones.
+    """
+    failures = []
+    for _, path in reversed(list_checkpoints(workdir)):
         try:
             model.load_weights(path)
         except Exception as e:  # noqa: BLE001 (a damaged file: try an older one)
-            logging.warning("checkpoint %s is unreadable (%s); trying an older one", path, e)
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            logging.warning("checkpoint %s does not load (%s); trying an older one", path, reason)
+            failures.append(f"{os.path.basename(path)}: {reason[:160]}")
             continue
         return path
+    if failures:
+        raise GanzooError(
+            f"no checkpoint in {checkpoint_dir(workdir)} loads into this {model.registry_name} "
+            f"model ({failures[0]}); accepted: checkpoints of the same model and settings "
+            "(move these away to start afresh)"
+        )
     return None
 
 

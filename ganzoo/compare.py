@@ -45,6 +45,9 @@ class Protocol:
     real_split: str = "train"
     extractor: str = "auto"
     overrides: tuple = ()
+    # Samples in each run's final evaluation: as many as the held-out split has,
+    # so runs score on the same footing as the real held-out baseline.
+    final_samples: int | None = None
 
 
 def _run_name(model, seed):
@@ -114,7 +117,8 @@ def run_one(model, seed, protocol, workdir, **config_fields):
     outcome = train(config, run_dir)
     evaluation = evaluate.evaluate(
         outcome.model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
-        seed=1000 + seed, data_dir=config.data_dir, image_size=config.image_size,
+        num_samples=protocol.final_samples, seed=1000 + seed, data_dir=config.data_dir,
+        image_size=config.image_size,
     )
     result = {
         "model": model, "seed": seed, "steps": outcome.steps, "train_seconds": _train_seconds(run_dir),
@@ -180,6 +184,9 @@ def markdown_table(summary, columns, protocol):
     lines.append("")
     lines.append(f"Mean ± std over seeds {seeds}; {protocol.steps} generator steps per run on "
                  f"`{protocol.dataset}`; ↓ lower is better, ↑ higher is better.")
+    if protocol.final_samples:
+        lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
+                     f"`{protocol.real_split}` split, as is the real held-out baseline row.")
     return "\n".join(lines)
 
 
@@ -258,8 +265,20 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     if conditional and not info.num_classes:
         raise GanzooError(f"{', '.join(conditional)} need labels but {dataset!r} has none; "
                           "accepted: a labelled dataset, or drop the conditional models")
+    baseline = None
+    if info.kind == "image":
+        try:
+            held_out = evaluate.RealSampler(dataset, "test", config_fields.get("data_dir"),
+                                            config_fields.get("image_size"))
+        except GanzooError:
+            held_out = None  # no test split (a folder, an npz): no baseline row
+        if held_out is not None:
+            baseline = evaluate.evaluate(held_out, dataset, evaluate.IMAGE_METRICS, num_samples=len(held_out.x),
+                                         data_dir=config_fields.get("data_dir"),
+                                         image_size=config_fields.get("image_size"))
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every or max(steps // 10, 1), eval_samples,
-                        overrides=tuple(overrides))
+                        overrides=tuple(overrides),
+                        final_samples=baseline["stamp"]["n_fake"] if baseline else None)
     os.makedirs(workdir, exist_ok=True)
     total = len(models) * len(seeds)
     runs, started = [], time.time()
@@ -269,7 +288,11 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
         runs.append(run_one(model, seed, protocol, workdir, **config_fields))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
     summary = summarize(runs, columns)
-    results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs}
+    if baseline:
+        summary["real (held-out test split)"] = {
+            k: (float(v), 0.0, 1) for k, v in baseline["metrics"].items() if k in columns}
+    results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs,
+               "baseline": baseline}
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=2, default=float)
     with open(os.path.join(workdir, "results.md"), "w") as f:

@@ -19,6 +19,7 @@ DERIVED_HYPERPARAMETERS = ("data_shape", "num_classes", "seed")
 # Fields a resumed run may change; any other difference means another run.
 RESUMABLE_CHANGES = (
     "steps", "epochs", "checkpoint_every", "keep_checkpoints", "eval_every", "eval_samples",
+    "on_nonfinite", "rollback_lr_factor", "max_rollbacks",
 )
 
 
@@ -51,6 +52,12 @@ class TrainConfig:
             dataset's default extractor, or the mode metrics for 2-D mixtures.
             The best-scoring weights are kept in `checkpoints/best.keras`.
         eval_samples: samples per evaluation (default: see `ganzoo.evaluate`).
+        on_nonfinite: on a NaN or Inf loss, `stop` (with the last good
+            checkpoint kept) or `rollback` to it with lower learning rates.
+        rollback_lr_factor: learning rates are multiplied by this per rollback.
+        max_rollbacks: rollbacks allowed before training stops.
+        on_corrupt: unreadable files in a `folder:` dataset: `skip` them
+            (counted in the log) or stop with an `error` naming the file.
         hparams: model hyperparameters that override the paper defaults.
     """
 
@@ -73,6 +80,10 @@ class TrainConfig:
     steps_per_execution: int = 1
     eval_every: int = 0
     eval_samples: int | None = None
+    on_nonfinite: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
+    on_corrupt: str = "skip"
     hparams: dict = dataclasses.field(default_factory=dict)
 
     DEFAULT_STEPS = 3000
@@ -102,6 +113,14 @@ class TrainConfig:
         if not _is_int(self.seed) or self.seed < 0:
             raise GanzooError(f"bad seed={self.seed!r}; accepted: an integer >= 0")
         _positive("eval_samples", self.eval_samples, optional=True)
+        check_choice("on_nonfinite", self.on_nonfinite, ("stop", "rollback"))
+        check_choice("on_corrupt", self.on_corrupt, ("skip", "error"))
+        if not isinstance(self.rollback_lr_factor, (int, float)) or not 0 < self.rollback_lr_factor < 1:
+            raise GanzooError(
+                f"bad rollback_lr_factor={self.rollback_lr_factor!r}; accepted: a number in (0, 1)"
+            )
+        if not _is_int(self.max_rollbacks) or self.max_rollbacks < 0:
+            raise GanzooError(f"bad max_rollbacks={self.max_rollbacks!r}; accepted: an integer >= 0")
         if not _is_int(self.eval_every) or self.eval_every < 0:
             raise GanzooError(f"bad eval_every={self.eval_every!r}; accepted: an integer >= 0")
         if not _is_int(self.checkpoint_every) or self.checkpoint_every < 0:
@@ -186,7 +205,8 @@ _FIELD_TYPES = {
     "image_size": int, "split": str, "steps_per_epoch": int, "checkpoint_every": int,
     "keep_checkpoints": int, "num_samples": int, "precision": str, "strategy": str,
     "jit_compile": bool, "steps_per_execution": int, "model": str, "dataset": str,
-    "eval_every": int, "eval_samples": int,
+    "eval_every": int, "eval_samples": int, "on_nonfinite": str, "rollback_lr_factor": float,
+    "max_rollbacks": int, "on_corrupt": str,
 }
 
 

@@ -131,7 +131,7 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
         keras.utils.set_random_seed(config.seed)
         dataset, info = data.load(
             config.dataset, split=config.split, seed=config.seed, shuffle=True, repeat=True,
-            data_dir=config.data_dir, image_size=config.image_size,
+            data_dir=config.data_dir, image_size=config.image_size, on_corrupt=config.on_corrupt,
         )
         with strategy.scope():
             model = build_model(config, info)
@@ -141,68 +141,79 @@ def train(config: TrainConfig, workdir: str, extra_callbacks=(), verbose=None) -
                 f"batch of {real_batch} real examples per step is larger than the "
                 f"{info.num_examples} examples of {config.dataset!r}; accepted: a smaller batch_size"
             )
-        dataset = dataset.batch(real_batch, drop_remainder=True)
+        batches = dataset.batch(real_batch, drop_remainder=True)
 
         resumed_from = checkpoints.restore_latest(model, workdir)
-        start = model.step
         if resumed_from:
-            logging.info("resuming from %s at step %d", resumed_from, start)
-            # The seeded stream is deterministic: skipping what was consumed makes a
-            # resumed run see exactly the batches an uninterrupted one would.
-            dataset = dataset.skip(start)
-        dataset = dataset.prefetch(tf.data.AUTOTUNE)
-
+            logging.info("resuming from %s at step %d", resumed_from, model.step)
         steps_per_epoch = config.steps_per_epoch or max(
             info.num_examples // real_batch, MIN_STEPS_PER_EPOCH
         )
         total = config.total_steps(steps_per_epoch)
-        began = time.time()
-        guard = ganzoo_callbacks.NonFiniteGuard()
-        history = {}
-        if start < total:
-            reference = None
-            if info.shape == (2,):
-                reference = data.load_numpy(config.dataset, config.split, max_examples=2000)[0]
-            fit_callbacks = [
-                guard,
-                ganzoo_callbacks.StopAtStep(total),
-                ganzoo_callbacks.Checkpointer(
-                    workdir, config.checkpoint_every, config.keep_checkpoints, guard
-                ),
-                ganzoo_callbacks.SampleGrid(
-                    os.path.join(workdir, "samples"), config.num_samples, config.seed, reference
-                ),
-                *(
-                    [ganzoo_callbacks.Evaluator(
-                        workdir, config.dataset, config.eval_every, config.eval_samples,
-                        config.seed, guard, data_dir=config.data_dir, image_size=config.image_size,
-                    )]
-                    if config.eval_every else []
-                ),
-                ganzoo_callbacks.MetricsLogger(workdir),
-                *extra_callbacks,
-            ]
-            if verbose is None:
-                verbose = 1 if sys.stdout.isatty() else 2
+        if model.step >= total:
+            logging.info("already trained for %d steps (asked for %d)", model.step, total)
+        reference = None
+        if info.shape == (2,):
+            reference = data.load_numpy(config.dataset, config.split, max_examples=2000)[0]
+        if verbose is None:
+            verbose = 1 if sys.stdout.isatty() else 2
+        began, history, rollbacks = time.time(), {}, 0
+        while model.step < total:
+            start = model.step
+            guard = ganzoo_callbacks.NonFiniteGuard()
             fit = model.fit(
-                dataset,
+                # The seeded stream is deterministic: skipping what was consumed makes a
+                # resumed run see exactly the batches an uninterrupted one would.
+                batches.skip(start).prefetch(tf.data.AUTOTUNE),
                 epochs=math.ceil(total / steps_per_epoch),
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
-                callbacks=fit_callbacks,
+                callbacks=_callbacks(config, workdir, total, guard, reference, extra_callbacks),
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
             )
-            history = fit.history
-        else:
-            logging.info("already trained for %d steps (asked for %d)", start, total)
-        if guard.failure is not None:
+            for key, values in fit.history.items():
+                history.setdefault(key, []).extend(values)
+            if guard.failure is None:
+                break
             step, key, value = guard.failure
-            raise GanzooError(
-                f"training diverged at step {step}: {key}={value}; last good checkpoint kept: "
-                f"{checkpoints.latest_checkpoint(workdir) or 'none'}"
+            last_good = checkpoints.latest_checkpoint(workdir)
+            if config.on_nonfinite != "rollback" or rollbacks >= config.max_rollbacks or not last_good:
+                raise GanzooError(
+                    f"training diverged at step {step}: {key}={value}; last good checkpoint kept: "
+                    f"{last_good or 'none'} (--set on_nonfinite=rollback retries from it with a "
+                    "lower learning rate)"
+                )
+            rollbacks += 1
+            checkpoints.restore_latest(model, workdir)
+            for optimizer in (model.g_optimizer, model.d_optimizer):
+                optimizer.learning_rate = float(optimizer.learning_rate) * config.rollback_lr_factor
+            logging.warning(
+                "non-finite %s=%s at step %d: rolled back to %s (step %d) with learning rates x%g "
+                "(rollback %d of %d)", key, value, step, last_good, model.step,
+                config.rollback_lr_factor, rollbacks, config.max_rollbacks,
             )
         return TrainResult(model, workdir, model.step, time.time() - began, resumed_from, history)
+
+
+def _callbacks(config, workdir, total, guard, reference, extra):
+    evaluator = []
+    if config.eval_every:
+        evaluator = [ganzoo_callbacks.Evaluator(
+            workdir, config.dataset, config.eval_every, config.eval_samples, config.seed, guard,
+            data_dir=config.data_dir, image_size=config.image_size,
+        )]
+    return [
+        guard,  # first, so nothing after it stores a diverged step
+        ganzoo_callbacks.StopAtStep(total),
+        ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard),
+        ganzoo_callbacks.SampleGrid(
+            os.path.join(workdir, "samples"), config.num_samples, config.seed, reference
+        ),
+        *evaluator,
+        ganzoo_callbacks.MetricsLogger(workdir),
+        *extra,
+    ]
 
 
 def make_flags():
