@@ -44,11 +44,21 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self.failure = None
 
     def on_train_batch_end(self, batch, logs=None):
-        for key, value in (logs or {}).items():
+        # Losses first, so the message names the loss rather than a diagnostic.
+        for key, value in sorted((logs or {}).items(), key=lambda kv: "loss" not in kv[0]):
             if not math.isfinite(float(value)):
                 self.failure = (self.model.step, key, float(value))
                 self.model.stop_training = True
                 return
+
+
+def _first_non_finite_weight(model):
+    for weight in model.weights:
+        if weight.dtype.startswith("float") and not np.isfinite(
+            keras.ops.convert_to_numpy(weight.value)
+        ).all():
+            return weight.path
+    return None
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -63,6 +73,13 @@ class Checkpointer(keras.callbacks.Callback):
         if self.guard is not None and self.guard.failure is not None:
             return  # never store a diverged model over a good one
         step = self.model.step
+        bad = _first_non_finite_weight(self.model)
+        if bad is not None:
+            # Weights can go bad before any loss shows it: refuse to store them.
+            if self.guard is not None:
+                self.guard.failure = (step, f"weight {bad}", float("nan"))
+            self.model.stop_training = True
+            return
         if step != self.last_saved:
             checkpoints.save_checkpoint(self.model, self.workdir, self.keep)
             self.last_saved = step
