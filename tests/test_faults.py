@@ -114,9 +114,9 @@ def test_kill_9_at_five_moments_then_resume(tmp_path):
             time.sleep(rng.uniform(0.5, 2.0))
         elif moment == "checkpoint write":
             # Kill while a checkpoint is half-written under its temporary name.
-            assert _wait_for(lambda: _writing(workdir) and checkpoints.list_checkpoints(workdir) != before)
+            assert _wait_for(lambda b=before: _writing(workdir) and checkpoints.list_checkpoints(workdir) != b)
         else:
-            assert _wait_for(lambda: checkpoints.list_checkpoints(workdir) != before)
+            assert _wait_for(lambda b=before: checkpoints.list_checkpoints(workdir) != b)
             time.sleep(rng.uniform(0.0, 0.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
