@@ -140,6 +140,7 @@ class TrainConfig:
                     f"unknown hyperparameter {key!r} for model {self.model!r}; "
                     f"accepted: {', '.join(sorted(accepted))}"
                 )
+        get_model_class(self.model).check_hyperparameters(self.hparams)
         return self
 
     def to_dict(self):

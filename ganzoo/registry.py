@@ -58,4 +58,5 @@ def create_model(name, **hyperparameters):
             f"bad hyperparameters for model {name!r}: unknown {unknown[0]!r}; "
             f"accepted: {', '.join(accepted)}"
         )
+    cls.check_hyperparameters(hyperparameters)
     return cls(**hyperparameters)

@@ -47,13 +47,24 @@ def test_unknown_hyperparameter_is_named(model_name):
         make(model_name, colour="red")
 
 
-def test_register_model_adds_a_variant():
+def test_register_model_adds_a_variant(monkeypatch):
+    from ganzoo import registry
+
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))  # undone after the test
+
     @ganzoo.register_model("test_only_vanilla")
     class TestOnly(get_model_class("vanilla")):
         pass
 
     assert "test_only_vanilla" in ganzoo.list_models()
     assert isinstance(make("test_only_vanilla", data_shape=(2,)), TestOnly)
+
+
+@pytest.mark.parametrize("key, value", [("latent_dim", 0), ("n_critic", 0), ("gp_weight", -1.0),
+                                        ("learning_rate", 2.0), ("units", ()), ("base_filters", 1.5)])
+def test_bad_hyperparameter_values_are_named(key, value):
+    with pytest.raises(GanzooError, match=f"bad hyperparameter {key}="):
+        ganzoo.create_model("wgan_gp", data_shape=(8, 8, 1), **{key: value})
 
 
 @pytest.mark.parametrize("shape", IMAGE_SHAPES)

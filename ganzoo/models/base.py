@@ -7,6 +7,7 @@ gradient step (with loss scaling and replica averaging) and sampling.
 
 import inspect
 import math
+import types
 
 import keras
 import numpy as np
@@ -21,6 +22,18 @@ _RNG_KEY = "seed_generator_state"
 def _check(name, value, ok, accepted):
     if not ok:
         raise GanzooError(f"bad hyperparameter {name}={value!r}; accepted: {accepted}")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _is_widths(value):
+    return isinstance(value, (tuple, list)) and len(value) > 0 and all(_is_int(v) and v > 0 for v in value)
 
 
 def unpack(data):
@@ -64,6 +77,34 @@ class GAN(keras.Model):
 
     registry_name = None
     conditional = False
+    # name: (test, what is accepted); checked by `check_hyperparameters`.
+    HYPERPARAMETER_RULES = types.MappingProxyType({
+        "latent_dim": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+        "n_critic": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+        "base_filters": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+        "num_classes": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+        "gp_weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+        "learning_rate": (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)"),
+        "d_learning_rate": (lambda v: v is None or (_is_number(v) and 0 < v < 1),
+                            "a number in (0, 1), or None"),
+        "beta_1": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "beta_2": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "units": (lambda v: _is_widths(v), "one or more positive integers, e.g. 512,512"),
+        "generator_units": (lambda v: _is_widths(v), "one or more positive integers"),
+        "discriminator_units": (lambda v: _is_widths(v), "one or more positive integers"),
+        "output_activation": (lambda v: v is None or v in ("tanh", "linear", "sigmoid"),
+                              "tanh, linear, sigmoid or None"),
+        "seed": (lambda v: v is None or (_is_int(v) and v >= 0), "an integer >= 0, or None"),
+    })
+
+    @classmethod
+    def check_hyperparameters(cls, values):
+        """Raise `GanzooError` naming the first value its rule refuses."""
+        for name, value in values.items():
+            rule = cls.HYPERPARAMETER_RULES.get(name)
+            if rule is not None and not rule[0](value):
+                raise GanzooError(f"bad hyperparameter {name}={value!r}; accepted: {rule[1]}")
     # Real minibatches one `train_step` consumes (WGAN-GP: one per critic update).
     real_batches_per_step = 1
 
@@ -82,13 +123,10 @@ class GAN(keras.Model):
         data_shape = tuple(int(d) for d in data_shape)
         _check("data_shape", data_shape, len(data_shape) in (1, 3) and min(data_shape) > 0,
                "(H, W, C) images or (D,) vectors with positive sizes")
-        _check("latent_dim", latent_dim, isinstance(latent_dim, int) and latent_dim > 0,
-               "a positive integer")
-        for name, rate in (("learning_rate", learning_rate), ("d_learning_rate", d_learning_rate)):
-            if rate is not None:
-                _check(name, rate, isinstance(rate, (int, float)) and 0 < rate < 1, "a float in (0, 1)")
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            _check(name, beta, isinstance(beta, (int, float)) and 0 <= beta < 1, "a float in [0, 1)")
+        self.check_hyperparameters({
+            "latent_dim": latent_dim, "learning_rate": learning_rate,
+            "d_learning_rate": d_learning_rate, "beta_1": beta_1, "beta_2": beta_2, "seed": seed,
+        })
         self.data_shape = data_shape
         self.latent_dim = latent_dim
         self.learning_rate = learning_rate
