@@ -14,6 +14,11 @@ from absl import flags, logging
 from ganzoo.errors import GanzooError
 
 
+def one_line(text):
+    """`text` with control characters escaped, so an error is exactly one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def new_flags():
     flag_values = flags.FlagValues()
     flags.DEFINE_bool("verbose", False, "Show tracebacks and debug logs.", flag_values=flag_values)
@@ -29,10 +34,11 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
     try:
         extra = flag_values(argv)
     except flags.Error as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     if len(extra) > 1:
-        print(f"error: unexpected argument {extra[1]!r}; accepted: --flag=value only", file=sys.stderr)
+        print(f"error: unexpected argument {one_line(repr(extra[1]))}; accepted: --flag=value only",
+              file=sys.stderr)
         return 2
     verbose = flag_values["verbose"].value
     logging.set_verbosity(logging.DEBUG if verbose else logging.INFO)
@@ -41,7 +47,7 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
     except GanzooError as e:
         if verbose:
             traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -50,7 +56,7 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
         if verbose:
             traceback.print_exc()
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"error: {type(e).__name__}: {first} (rerun with --verbose for the traceback)",
-              file=sys.stderr)
+        print(f"error: {type(e).__name__}: {one_line(first)} (rerun with --verbose for the "
+              "traceback)", file=sys.stderr)
         return 1
     return 0

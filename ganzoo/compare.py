@@ -246,19 +246,24 @@ def plot_samples(workdir, models, seed, path):
     return path
 
 
+def check_request(models, steps, seeds, overrides=()):
+    """Refuse unknown models, a non-positive budget and bad seeds, in one line."""
+    for model in models:
+        get_model_class(model)
+    if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
+        raise GanzooError(f"bad seeds={list(seeds)!r}; accepted: integers >= 0, e.g. --seeds=0,1,2")
+    if not isinstance(steps, int) or steps < 1:
+        raise GanzooError(f"bad steps={steps!r}; accepted: a positive integer")
+    _check_overrides(models, overrides)
+
+
 def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
             eval_samples=None, **config_fields):
     """Train and evaluate every model with every seed; write results and figures.
 
     Returns the results dict that is also written to `workdir/results.json`.
     """
-    for model in models:
-        get_model_class(model)
-    if not seeds:
-        raise GanzooError("no seeds given; accepted: --seeds=0,1,2")
-    _check_overrides(models, overrides)
-    if steps is None or steps < 1:
-        raise GanzooError(f"bad steps={steps!r}; accepted: a positive integer")
+    check_request(models, steps, seeds, overrides)
     _, info = data.load(dataset, shuffle=False, data_dir=config_fields.get("data_dir"),
                         image_size=config_fields.get("image_size"))
     conditional = [m for m in models if get_model_class(m).conditional]
@@ -329,6 +334,7 @@ def _run(fv):
         seeds = [int(s) for s in fv["seeds"].value]
     except ValueError:
         raise GanzooError(f"bad --seeds={','.join(fv['seeds'].value)}; accepted: integers like 0,1,2") from None
+    check_request(fv["models"].value, fv["steps"].value, seeds, fv["set"].value)
     dataset = fv["dataset"].value
     workdir = fv["workdir"].value or os.path.join("runs", f"compare-{dataset.replace(':', '_').replace('/', '_')}")
     fields = {k: fv[k].value for k in ("batch_size", "precision", "strategy", "data_dir")}
