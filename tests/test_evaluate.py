@@ -146,3 +146,36 @@ def test_training_callback_logs_fid_and_keeps_best(tmp_path):
     assert os.path.exists(os.path.join(result.workdir, "checkpoints", "best.keras"))
     with open(os.path.join(result.workdir, "metrics.csv")) as f:
         assert "eval_fid" in f.readline()
+
+
+def test_evaluate_cli_on_a_pretrained_model_prints_a_stamped_table(capsys, tmp_path):
+    out = tmp_path / "eval.json"
+    assert evaluate.main(["--pretrained=wgan_gp-digits", "--metrics=fid,is", "--num_samples=200",
+                          f"--out={out}"]) == 0
+    table = capsys.readouterr().out
+    for key in ("fid", "is", "n_real", "n_fake", "extractor_sha256", "resize", "real_split", "seed"):
+        assert key in table
+    saved = json.loads(out.read_text())
+    assert saved["stamp"]["n_fake"] == 200 and saved["metrics"]["fid"] > 0
+
+
+def test_evaluate_cli_writes_results_into_an_exported_model(tmp_path, capsys):
+    from ganzoo.export import export_generator
+    from ganzoo.hub import read_metadata
+
+    config = TrainConfig(model="cgan", steps=2, batch_size=16, steps_per_epoch=2,
+                         hparams=tiny_hparams("cgan"))
+    result = train.train(config, str(tmp_path / "run"))
+    path = str(tmp_path / "exported")
+    export_generator(result.model, path, {"dataset": "digits"})
+    assert evaluate.main([f"--model_path={path}", "--metrics=fid,acc", "--num_samples=100"]) == 0
+    stored = read_metadata(path)["evaluation"]
+    (entry,) = stored.values()
+    assert set(entry["metrics"]) == {"fid", "acc"} and entry["stamp"]["n_fake"] == 100
+
+
+def test_evaluate_cli_bad_input(capsys):
+    assert evaluate.main(["--pretrained=wgan_gp-digits", "--metrics=fid,xyz"]) == 2
+    assert "unknown metric 'xyz'; accepted: fid, kid" in capsys.readouterr().err
+    assert evaluate.main(["--metrics=fid"]) == 2
+    assert "give exactly one of --model_path, --pretrained, --workdir" in capsys.readouterr().err
