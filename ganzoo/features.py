@@ -15,6 +15,7 @@ channels (or colour averaged to one) to fit the extractor, and images are
 resized bilinearly; the stamp records both.
 """
 
+import functools
 import hashlib
 import os
 
@@ -159,8 +160,13 @@ def default_extractor_name(dataset):
     return dataset if dataset in SHIPPED_CLASSIFIERS else "inception"
 
 
+@functools.lru_cache(maxsize=8)
 def get_extractor(name, inception_weights=None):
-    """The `FeatureExtractor` called `name`: inception, digits or classifier:PATH."""
+    """The `FeatureExtractor` called `name`: inception, digits or classifier:PATH.
+
+    Cached, so repeated evaluations (every N steps in training) reuse one
+    traced network instead of retracing it each time.
+    """
     if name == "inception":
         return _inception(inception_weights)
     if name in SHIPPED_CLASSIFIERS:
