@@ -51,6 +51,7 @@ def _import_tensorflow_quietly():
 _import_tensorflow_quietly()
 
 from ganzoo.errors import GanzooError
+from ganzoo.hub import list_pretrained, load
 from ganzoo.registry import create_model, list_models, register_model
 
 __all__ = [
@@ -58,5 +59,7 @@ __all__ = [
     "__version__",
     "create_model",
     "list_models",
+    "list_pretrained",
+    "load",
     "register_model",
 ]

@@ -1,0 +1,214 @@
+"""Sample from an exported generator: `python -m ganzoo.sample`.
+
+    python -m ganzoo.sample --pretrained=wgan_gp-digits --num=64 --out=grid.png
+    python -m ganzoo.sample --model_path=exported/cgan-digits --label=7 --out=sevens.png
+    python -m ganzoo.sample --pretrained=dcgan-digits --interpolate --out=strip.png
+    python -m ganzoo.sample --model_path=https://host/run.tar.gz --sha256=HEX --npz=x.npz
+
+A grid PNG goes to `--out` (2-D data: a scatter plot over the dataset's points).
+Conditional models without `--label` get one row per class, and the columns
+share their latents. `--interpolate` writes `--rows` rows of `--frames` frames,
+each row a spherical interpolation (slerp, which keeps the latents at the norm
+typical of a Gaussian) between two random latents. `--npz` also saves the raw
+samples as `x` (the data's scale: images in [-1, 1]), the latents as `z` and,
+for conditional models, the labels as `y`, so `npz:PATH` reads them back as a
+dataset. `--latents=FILE` generates from given latents (a .npy array, or the
+`z` of an .npz written by `--npz`). The same `--seed` gives the same output.
+"""
+
+import sys
+
+import numpy as np
+from absl import flags
+
+from ganzoo import cli, hub, images
+from ganzoo.errors import GanzooError
+
+
+def grid_samples(generator, num=64, seed=0, label=None):
+    """`(x, labels, z, columns)` for a sample grid.
+
+    Conditional models with `label=None` get one row per class (`num //
+    num_classes` columns, at least 1) and each column shares one latent.
+    """
+    if generator.conditional and label is None:
+        per_class = max(1, num // generator.num_classes)
+        columns_z = generator.latents(per_class, seed)
+        z = np.tile(columns_z, (generator.num_classes, 1))
+        labels = np.repeat(np.arange(generator.num_classes), per_class).astype("int32")
+        return generator.generate(z, labels), labels, z, per_class
+    z = generator.latents(num, seed)
+    labels = generator.check_labels(label, num)
+    return generator.generate(z, labels), labels, z, None
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between the rows of `a` and `b` at fractions `t`.
+
+    Returns `(len(a), len(t), dim)`; falls back to linear interpolation for
+    (nearly) parallel vectors.
+    """
+    a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
+    t = np.asarray(t, "float64")[None, :, None]
+    unit_a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    unit_b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    omega = np.arccos(np.clip(np.sum(unit_a * unit_b, axis=-1), -1.0, 1.0))[:, None, None]
+    sin = np.sin(omega)
+    safe = np.where(sin < 1e-6, 1.0, sin)
+    spherical = (np.sin((1 - t) * omega) * a[:, None] + np.sin(t * omega) * b[:, None]) / safe
+    linear = (1 - t) * a[:, None] + t * b[:, None]
+    return np.where(sin < 1e-6, linear, spherical).astype("float32")
+
+
+def interpolation(generator, rows=8, frames=10, seed=0, label=None):
+    """`(x, labels, z, columns)` for `rows` slerp strips of `frames` frames each.
+
+    Row i interpolates between two random latents; conditional models use
+    `label` for every row, or class `i % num_classes` for row i.
+    """
+    rows = _at_least("rows", rows, 1)
+    frames = _at_least("frames", frames, 2)
+    ends = generator.latents(2 * rows, seed)
+    z = slerp(ends[:rows], ends[rows:], np.linspace(0.0, 1.0, frames)).reshape(rows * frames, -1)
+    labels = None
+    if generator.conditional:
+        per_row = np.arange(rows) % generator.num_classes if label is None else np.full(rows, label)
+        labels = generator.check_labels(np.repeat(per_row, frames), rows * frames)
+    else:
+        generator.check_labels(label, rows * frames)
+    return generator.generate(z, labels), labels, z, frames
+
+
+def from_latents(generator, path, label=None):
+    """`(x, labels, z, columns)` for the latents saved in `path` (.npy, or .npz `z`)."""
+    try:
+        stored = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise GanzooError(f"cannot read latents from {path}: {str(e).splitlines()[0]}") from None
+    y = None
+    if isinstance(stored, np.lib.npyio.NpzFile):
+        with stored:
+            if "z" not in stored.files:
+                raise GanzooError(f"{path} has no 'z' array; accepted: a .npy of latents or an "
+                                  ".npz written by --npz")
+            z = stored["z"]
+            y = stored["y"] if "y" in stored.files else None
+    else:
+        z = stored
+    z = generator.check_latents(z)
+    labels = label if label is not None else (y if generator.conditional else None)
+    labels = generator.check_labels(labels, len(z))
+    return generator.generate(z, labels), labels, z, None
+
+
+def _at_least(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise GanzooError(f"bad {name}={value!r}; accepted: an integer >= {minimum}")
+    return int(value)
+
+
+def reference_points(generator, max_examples=2000):
+    """Real 2-D points to draw behind generated ones, when the dataset is known."""
+    dataset = generator.metadata.get("dataset")
+    if generator.data_shape != (2,) or not dataset:
+        return None
+    from ganzoo import data
+
+    try:
+        return data.load_numpy(dataset, "test", max_examples=max_examples)[0]
+    except (GanzooError, OSError):
+        return None
+
+
+def write_png(generator, samples, path, columns=None):
+    """A grid (images) or scatter plot (2-D points) of `samples` at `path`."""
+    samples = np.asarray(samples)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        return images.save_samples(samples, path, reference=reference_points(generator))
+    try:
+        return images.save_samples(samples, path, columns)
+    except ValueError as e:
+        raise GanzooError(f"cannot draw {generator.name!r} samples: {e}") from None
+    except OSError as e:
+        raise GanzooError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def save_npz(path, x, z, labels=None):
+    arrays = {"x": np.asarray(x), "z": np.asarray(z)}
+    if labels is not None:
+        arrays["y"] = np.asarray(labels, "int32")
+    try:
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+    except OSError as e:
+        raise GanzooError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def make_flags():
+    fv = cli.new_flags()
+    flags.DEFINE_string("model_path", None, "An exported generator: a directory from "
+                        "`ganzoo.export`, or the URL of a .zip/.tar.gz of one (with --sha256).",
+                        flag_values=fv)
+    flags.DEFINE_string("pretrained", None, "A shipped pretrained generator, e.g. "
+                        "wgan_gp-digits.", flag_values=fv)
+    flags.DEFINE_string("sha256", None, "SHA-256 of the archive at a --model_path URL.",
+                        flag_values=fv)
+    flags.DEFINE_string("cache_dir", None, "Where --model_path URLs are downloaded to "
+                        "(default ~/.keras).", flag_values=fv)
+    flags.DEFINE_integer("num", 64, "Examples to sample (not with --interpolate).",
+                         flag_values=fv)
+    flags.DEFINE_string("out", "samples.png", "The PNG to write.", flag_values=fv)
+    flags.DEFINE_integer("label", None, "Class label for every sample (conditional models).",
+                         flag_values=fv)
+    flags.DEFINE_bool("interpolate", False, "Write latent interpolation strips instead.",
+                      flag_values=fv)
+    flags.DEFINE_integer("rows", 8, "Interpolation strips (with --interpolate).", flag_values=fv)
+    flags.DEFINE_integer("frames", 10, "Frames per interpolation strip.", flag_values=fv)
+    flags.DEFINE_string("latents", None, "Generate from these latents: a .npy (N, latent_dim) "
+                        "or an .npz with 'z'.", flag_values=fv)
+    flags.DEFINE_string("npz", None, "Also save the raw samples (x), latents (z) and labels "
+                        "(y) here.", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the latents.", flag_values=fv)
+    return fv
+
+
+def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None):
+    """The generator named by exactly one of `model_path` and `pretrained`."""
+    if bool(model_path) == bool(pretrained):
+        raise GanzooError("pass exactly one of --model_path=PATH and --pretrained=NAME "
+                          f"(pretrained: {', '.join(hub.list_pretrained()) or 'none installed'})")
+    if pretrained:
+        return hub.load_path(hub.pretrained_path(pretrained))
+    if hub.is_url(model_path):
+        return hub.load_path(hub.download(model_path, sha256, cache_dir))
+    if sha256:
+        raise GanzooError("--sha256 applies to a --model_path URL only")
+    return hub.load_path(model_path)
+
+
+def _run(fv):
+    generator = open_generator(fv["model_path"].value, fv["pretrained"].value, fv["sha256"].value,
+                               fv["cache_dir"].value)
+    label, seed = fv["label"].value, fv["seed"].value
+    if fv["latents"].value:
+        x, labels, z, columns = from_latents(generator, fv["latents"].value, label)
+    elif fv["interpolate"].value:
+        x, labels, z, columns = interpolation(generator, fv["rows"].value, fv["frames"].value,
+                                              seed, label)
+    else:
+        num = _at_least("num", fv["num"].value, 1)
+        x, labels, z, columns = grid_samples(generator, num, seed, label)
+    if fv["npz"].value:
+        save_npz(fv["npz"].value, x, z, labels)
+    out = write_png(generator, x, fv["out"].value, columns)
+    extra = f" and {fv['npz'].value}" if fv["npz"].value else ""
+    print(f"wrote {len(x)} samples of {generator.name} to {out}{extra}")
+
+
+def main(argv=None):
+    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.sample")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Train and export ganzoo's pretrained generators into ganzoo/pretrained/.
+
+    python tools/build_pretrained.py                              # the whole zoo
+    python tools/build_pretrained.py --only=wgan_gp-digits,cgan-digits
+    python tools/build_pretrained.py --steps=50 --out=/tmp/zoo    # a quick dry run
+
+Each entry of `ZOO` is trained from scratch with `ganzoo.train.train` (the
+models' default hyperparameters, seed 0, a fresh workdir under
+`--workdir_root`), then exported with `ganzoo.export` to
+`<out>/<model>-<dataset>/` together with `samples.png` (a grid made by
+`ganzoo.sample`) and `MODEL_CARD.md`; the same facts go into the export's
+`assets/ganzoo.json` under `model_card`. Each export replaces the previous one
+atomically. `<out>/README.md` shows every model's grid.
+
+Runs are reproducible: a fixed seed seeds the weights, the data order and all
+training noise, and TensorFlow's op determinism is on.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+# Running as a script puts tools/ (not the repository root) on sys.path.
+_REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+import tensorflow as tf
+
+from ganzoo import export, hub, sample
+from ganzoo.config import make_config
+from ganzoo.train import train
+
+SEED = 0
+# name: (model, dataset, steps, batch_size). Step budgets give clean samples
+# in a few minutes each on 2 CPU cores.
+ZOO = {
+    "vanilla-digits": ("vanilla", "digits", 5000, 64),
+    "dcgan-digits": ("dcgan", "digits", 3000, 64),
+    "wgan_gp-digits": ("wgan_gp", "digits", 3000, 64),
+    "cgan-digits": ("cgan", "digits", 3000, 64),
+    "vanilla-ring8": ("vanilla", "ring8", 3000, 256),
+    "wgan_gp-ring8": ("wgan_gp", "ring8", 4000, 256),
+}
+# What the samples show, where it needs saying.
+NOTES = {
+    "vanilla-ring8": (
+        "The original GAN objective mode-collapses on ring8, the failure this dataset is "
+        "made to show: the generator covers one small region at a time and moves between "
+        "modes during training instead of covering all eight. Compare wgan_gp-ring8."
+    ),
+}
+DEFAULT_OUT = os.path.join(_REPO_ROOT, "ganzoo", "pretrained")
+DEFAULT_WORKDIRS = os.path.join(_REPO_ROOT, "runs", "pretrained")
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or `platform.processor()`)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine():
+    """The CPU, core count and platform, and the load when training starts (shared cores)."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
+            "load_average": round(os.getloadavg()[0], 1)}
+
+
+def _shown(path):
+    """`path` relative to the repository when inside it, else absolute."""
+    relative = os.path.relpath(path, _REPO_ROOT)
+    return os.path.abspath(path) if relative.startswith("..") else relative
+
+
+def commands(name, model, dataset, steps, batch_size, workdir, out):
+    """The command that builds `name`, and the same run with ganzoo's commands."""
+    rel_workdir, rel_out = _shown(workdir), _shown(out)
+    build = f"python tools/build_pretrained.py --only={name}"
+    if steps != ZOO[name][2]:
+        build += f" --steps={steps}"
+    if os.path.abspath(out) != os.path.join(DEFAULT_OUT, name):
+        build += f" --out={os.path.dirname(rel_out)}"
+    train_command = (f"python -m ganzoo.train --model={model} --dataset={dataset} "
+                     f"--steps={steps} --batch_size={batch_size} --seed={SEED} "
+                     f"--workdir={rel_workdir}")
+    return build, [train_command, f"python -m ganzoo.export --workdir={rel_workdir} --out={rel_out}"]
+
+
+def build(name, out_root, workdir_root, steps=None):
+    """Train, export and document one zoo entry; returns its metadata."""
+    model, dataset, default_steps, batch_size = ZOO[name]
+    steps = steps or default_steps
+    config = make_config(model=model, dataset=dataset, steps=steps, batch_size=batch_size,
+                         seed=SEED)
+    workdir = os.path.join(workdir_root, name)
+    out = os.path.join(out_root, name)
+    # A fresh run every time: resuming an older workdir would not be the same run.
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"[{name}] training {model} on {dataset} for {steps} steps", flush=True)
+    host = machine()
+    result = train(config, workdir, verbose=0)
+    print(f"[{name}] trained to step {result.steps} in {result.seconds:.0f}s", flush=True)
+
+    command, equivalent = commands(name, model, dataset, steps, batch_size, workdir, out)
+    card = {
+        "command": command,
+        "equivalent_commands": equivalent,
+        "training_seconds": round(result.seconds, 1),
+        "machine": host,
+        "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        "python": platform.python_version(),
+        "seed": SEED,
+        "samples": "samples.png",
+    }
+    if name in NOTES:
+        card["notes"] = NOTES[name]
+    meta = export.build_metadata(
+        result.model, {"name": name, "train_config": config.to_dict(), "model_card": card})
+    staging = export.staging_directory(out)
+    try:
+        export.write_savedmodel(result.model, staging, meta)
+        generator = hub.load_path(staging)
+        # 2-D points: enough of them to show the modes in a scatter plot.
+        num = 2000 if generator.data_shape == (2,) else 64
+        x, _, _, columns = sample.grid_samples(generator, num=num, seed=SEED)
+        sample.write_png(generator, x, os.path.join(staging, "samples.png"), columns)
+        export.write_model_card(staging, meta)
+        export.fsync_tree(staging)
+        export.replace_directory(staging, out)
+    finally:
+        if os.path.lexists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+    size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
+    print(f"[{name}] exported to {out} ({size / 1e6:.2f} MB)", flush=True)
+    return export.read_metadata(out)
+
+
+def write_readme(out_root):
+    """`<out>/README.md`: a table of the shipped models and their sample grids."""
+    lines = [
+        "# Pretrained generators",
+        "",
+        ("Built by `python tools/build_pretrained.py`; load one with `ganzoo.load(NAME)` or "
+         "sample with"),
+        ("`python -m ganzoo.sample --pretrained=NAME --out=grid.png`. Each directory is a "
+         "TensorFlow SavedModel"),
+        "with `assets/ganzoo.json` (metadata) and `MODEL_CARD.md`.",
+        "",
+        "| name | model | dataset | steps | training time | samples |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in sorted(os.listdir(out_root)):
+        path = os.path.join(out_root, name)
+        if not os.path.isfile(export.metadata_path(path)):
+            continue
+        meta = export.read_metadata(path)
+        card = meta.get("model_card") or {}
+        seconds = card.get("training_seconds")
+        time_text = f"{seconds / 60:.1f} min" if seconds and seconds >= 60 else (
+            f"{seconds:.0f} s" if seconds else "?")
+        lines.append(
+            f"| [{name}]({name}/MODEL_CARD.md) | {meta['model']} | {meta['dataset']} | "
+            f"{meta['steps']} | {time_text} | ![{name}]({name}/samples.png) |"
+        )
+    path = os.path.join(out_root, "README.md")
+    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(f"{path}.tmp", path)
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(ZOO),
+                        help=f"comma-separated names among {', '.join(ZOO)}")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="where the exports go")
+    parser.add_argument("--workdir_root", default=DEFAULT_WORKDIRS,
+                        help="where the training runs go")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="override every step budget (for dry runs)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        print(f"error: unknown zoo entry {unknown[0]!r}; accepted: {', '.join(ZOO)}",
+              file=sys.stderr)
+        return 2
+    tf.config.experimental.enable_op_determinism()
+    began = time.time()
+    for name in names:
+        build(name, os.path.abspath(args.out), os.path.abspath(args.workdir_root), args.steps)
+    print(f"wrote {write_readme(os.path.abspath(args.out))}; "
+          f"{len(names)} model(s) in {time.time() - began:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
