@@ -2,6 +2,8 @@
 and the command-line entry points. Invalid input must get a one-line error and
 exit code 2, valid input must pass unchanged: no tracebacks, no silent fixes."""
 
+import math
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,7 +80,7 @@ def _float(text):
         value = float(text)
     except ValueError:
         return None
-    return value if value == value and abs(value) != float("inf") else None
+    return value if math.isfinite(value) else None
 
 
 @pytest.fixture
