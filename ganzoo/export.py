@@ -285,12 +285,28 @@ def render_model_card(meta):
     ]
     evaluation = meta.get("evaluation") or {}
     if evaluation:
-        lines += [f"- {key}: {json.dumps(value, sort_keys=True)}"
-                  for key, value in sorted(evaluation.items())]
+        lines += _evaluation_lines(evaluation)
     else:
         lines.append("Not evaluated yet. `ganzoo.export.update_metadata(path, evaluation={...})` "
                      "records results here and in `assets/ganzoo.json`.")
     return "\n".join(lines) + "\n"
+
+
+def _evaluation_lines(evaluation):
+    """Each evaluation as a metric table and its stamp (`python -m ganzoo.evaluate` output)."""
+    lines = []
+    for key, result in sorted(evaluation.items()):
+        if not isinstance(result, dict) or "metrics" not in result:
+            lines.append(f"- {key}: {json.dumps(result, sort_keys=True)}")
+            continue
+        values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+        lines += [f"### {key}", "", "| " + " | ".join(values) + " |",
+                  "|" + "---|" * len(values),
+                  "| " + " | ".join(f"{v:.4g}" for v in values.values()) + " |", ""]
+        stamp = result.get("stamp", {})
+        lines.append("Stamp: " + ", ".join(f"{k}={v}" for k, v in sorted(stamp.items())) + ".")
+        lines.append("")
+    return lines
 
 
 def write_model_card(path, meta=None):
