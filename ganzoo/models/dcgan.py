@@ -1,10 +1,9 @@
 """Deep convolutional GAN."""
 
-import tensorflow as tf
-
-from ganzoo import losses, networks
+from ganzoo import networks
 from ganzoo.errors import GanzooError
-from ganzoo.models.base import GAN, unpack
+from ganzoo.models.base import GAN
+from ganzoo.models.vanilla import VanillaGAN
 from ganzoo.registry import register_model
 
 
@@ -65,28 +64,7 @@ class DCGAN(GAN):
         self.discriminator = networks.conv_discriminator(self.data_shape, base_filters)
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 
-    def train_step(self, data):
-        real, _ = unpack(data)
-        batch_size = tf.shape(real)[0]
-
-        # 1. Discriminator, on an all-real and an all-fake batch as in the paper.
-        #    Each batch gets its own batch-norm statistics.
-        fake = self.generator(self.latent_noise(batch_size), training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
-        self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
-
-        # 2. Generator: non-saturating loss on fresh noise.
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.latent_noise(batch_size), training=True)
-            g_loss = losses.generator_loss(self.discriminator(fake, training=True))
-        self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
-
-        return self.track(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
-            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
-        )
+    # DCGAN changes the networks, not the algorithm: one discriminator update on
+    # an all-real and an all-fake batch (each with its own batch-norm
+    # statistics, as in the paper), then one non-saturating generator update.
+    train_step = VanillaGAN.train_step
