@@ -237,7 +237,7 @@ def plot_samples(workdir, models, seed, path):
         return None
     fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3.9), squeeze=False)
     for ax, (model, png) in zip(axes[0], found):
-        ax.imshow(plt.imread(png), interpolation="nearest")
+        ax.imshow(plt.imread(png), interpolation="nearest", cmap="gray", vmin=0, vmax=1)
         ax.set_title(model)
         ax.axis("off")
     fig.tight_layout()
