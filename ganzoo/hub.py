@@ -18,6 +18,7 @@ export and come with its sha256; it is downloaded once with
 `ganzoo/<sha256>/`, and refused if the checksum differs.
 """
 
+import copy
 import hashlib
 import json
 import os
@@ -167,6 +168,37 @@ class Generator:
         if not (np.issubdtype(z.dtype, np.floating) or np.issubdtype(z.dtype, np.integer)):
             raise GanzooError(f"bad latent of type {z.dtype}; accepted: float32 numbers")
         return z.astype("float32")
+
+    def at_precision(self, policy):
+        """This generator computing under the Keras dtype policy `policy`.
+
+        `float32` returns self. Otherwise the generator network is rebuilt from
+        the export's model config under the policy (e.g. `mixed_bfloat16`, the
+        fast path on CPUs with AMX) and given the export's weights.
+        """
+        from ganzoo.config import PRECISIONS
+        from ganzoo.distribute import precision
+        from ganzoo.errors import check_choice
+        from ganzoo.registry import create_model, get_model_class
+
+        check_choice("precision", policy, PRECISIONS)
+        if policy == "float32":
+            return self
+        names = get_model_class(self.model).hyperparameter_names()
+        config = {k: v for k, v in (self.metadata.get("model_config") or {}).items() if k in names}
+        with precision(policy):
+            network = create_model(self.model, **config).generator
+        for weight, value in zip(network.weights, self._loaded.generator_variables, strict=True):
+            weight.assign(value)
+
+        @tf.function(reduce_retracing=True)
+        def generate(z, labels=None):
+            x = network([z, labels] if labels is not None else z, training=False)
+            return {"samples": tf.cast(x, tf.float32)}
+
+        clone = copy.copy(self)
+        clone._generate = generate
+        return clone
 
     def generate(self, z, labels=None, batch_size=256):
         """Examples for the latents `z` of shape (N, latent_dim), in the data's scale."""

@@ -170,6 +170,8 @@ def make_flags():
     flags.DEFINE_string("npz", None, "Also save the raw samples (x), latents (z) and labels "
                         "(y) here.", flag_values=fv)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.", flag_values=fv)
+    flags.DEFINE_string("precision", "float32", "float32, mixed_bfloat16 or mixed_float16: the "
+                        "dtype policy the generator computes in.", flag_values=fv)
     return fv
 
 
@@ -189,7 +191,7 @@ def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None
 
 def _run(fv):
     generator = open_generator(fv["model_path"].value, fv["pretrained"].value, fv["sha256"].value,
-                               fv["cache_dir"].value)
+                               fv["cache_dir"].value).at_precision(fv["precision"].value)
     label, seed = fv["label"].value, fv["seed"].value
     if fv["latents"].value:
         x, labels, z, columns = from_latents(generator, fv["latents"].value, label)
