@@ -6,7 +6,6 @@ gradient step (with loss scaling and replica averaging) and sampling.
 """
 
 import inspect
-import math
 import types
 
 import keras
@@ -335,7 +334,3 @@ def _with_loss_scale(optimizer):
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
-def num_parameters(network):
-    return sum(math.prod(v.shape) for v in network.trainable_variables)
