@@ -9,11 +9,10 @@ field (`batch_size=32`) or a hyperparameter of the chosen model
 import dataclasses
 import json
 
+from ganzoo.distribute import PRECISIONS, STRATEGIES
 from ganzoo.errors import GanzooError, check_choice
 from ganzoo.registry import get_model_class, list_models
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # Model hyperparameters that come from the data or the config, not from --set.
 DERIVED_HYPERPARAMETERS = ("data_shape", "num_classes", "seed")
 # Fields a resumed run may change; any other difference means another run.

@@ -7,6 +7,9 @@ import tensorflow as tf
 
 from ganzoo.errors import GanzooError
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
 
 @contextlib.contextmanager
 def precision(policy):
