@@ -1,6 +1,8 @@
 """ganzoo: a Keras 3 model zoo of generative adversarial networks."""
 
+import importlib
 import os
+import sys
 
 # ganzoo's models use TensorFlow ops (GradientTape, tf.data), so the backend is
 # ours to choose; setdefault keeps an explicit user choice visible in errors.
@@ -17,7 +19,6 @@ def _import_tensorflow_quietly():
     effect; they would drown ganzoo's one-line errors. Other output passes.
     """
     import re
-    import sys
     import tempfile
 
     if "tensorflow" in sys.modules:
@@ -48,18 +49,37 @@ def _import_tensorflow_quietly():
                     sys.stderr.write(line)
 
 
-_import_tensorflow_quietly()
+# `python -m ganzoo.<command>` imports this package first, with sys.argv[0] set
+# to "-m" while the module is located (documented in the Python manual): the
+# one moment to silence TF for a command, whose stderr must be its own.
+if sys.argv[:1] == ["-m"]:
+    _import_tensorflow_quietly()
 
 from ganzoo.errors import GanzooError
-from ganzoo.hub import list_pretrained, load
-from ganzoo.registry import create_model, list_models, register_model
+
+# The rest of the API loads TensorFlow, so it is imported on first use: a user of
+# `ganzoo.metrics` (pure NumPy) or `ganzoo.errors` does not pay for it.
+_LAZY = {
+    "create_model": "ganzoo.models",
+    "list_models": "ganzoo.models",
+    "register_model": "ganzoo.models",
+    "list_pretrained": "ganzoo.hub",
+    "load": "ganzoo.hub",
+}
 
 __all__ = [
-    "GanzooError",
-    "__version__",
-    "create_model",
-    "list_models",
-    "list_pretrained",
-    "load",
+    "GanzooError", "__version__", "create_model", "list_models", "list_pretrained", "load",
     "register_model",
 ]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

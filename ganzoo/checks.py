@@ -10,7 +10,7 @@ alike, so every refusal reads the same way:
 import math
 import numbers
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, check_choice
 
 
 class Rule:
@@ -18,7 +18,11 @@ class Rule:
 
     def __init__(self, test, accepted):
         self.test = test
-        self.accepted = accepted
+        self._accepted = accepted
+
+    @property
+    def accepted(self):
+        return self._accepted() if callable(self._accepted) else self._accepted
 
     def __call__(self, value):
         try:
@@ -34,7 +38,7 @@ class Rule:
 
     def or_none(self, words="or None"):
         """The same rule, also accepting `None`."""
-        return Rule(lambda v: v is None or self(v), f"{self.accepted} {words}")
+        return Rule(lambda v: v is None or self(v), lambda: f"{self.accepted} {words}")
 
     def __repr__(self):
         return f"Rule({self.accepted!r})"
@@ -73,6 +77,22 @@ def number_in(low=None, high=None, closed=(True, True)):
 
 def one_of(*choices):
     return Rule(lambda v: v in choices, ", ".join(map(str, choices)))
+
+
+class Choice(Rule):
+    """One of a list of names, which may be computed when checked (say, the
+    registered models). Refusals read "unknown KIND 'x'; accepted: a, b"."""
+
+    def __init__(self, kind, choices):
+        self.kind = kind
+        self._choices = choices
+        super().__init__(lambda v: v in self.choices(), lambda: ", ".join(map(str, self.choices())))
+
+    def choices(self):
+        return list(self._choices() if callable(self._choices) else self._choices)
+
+    def check(self, name, value, what=""):
+        return check_choice(self.kind, value, self.choices())
 
 
 positive_int = int_at_least(1)

@@ -1,5 +1,9 @@
 """The typed training config, and parsing of `--config` files and `--set key=value`.
 
+Every field is declared once, with its type, default, rule and doc; `validate`,
+`--set` parsing, the commands' flags (`define_flags`) and their help all read
+that declaration.
+
 Precedence, lowest first: `TrainConfig` defaults, a `--config` JSON file,
 explicit flags, then `--set` overrides. A `--set` key is either a config
 field (`batch_size=32`) or a hyperparameter of the chosen model
@@ -8,82 +12,89 @@ field (`batch_size=32`) or a hyperparameter of the chosen model
 
 import dataclasses
 import json
+import types
+import typing
 
+from absl import flags
+
+from ganzoo import checks
 from ganzoo.distribute import PRECISIONS, STRATEGIES
 from ganzoo.errors import GanzooError, check_choice
-from ganzoo.registry import get_model_class, list_models
+from ganzoo.models import get_model_class, list_models
 
 # Model hyperparameters that come from the data or the config, not from --set.
 DERIVED_HYPERPARAMETERS = ("data_shape", "num_classes", "seed")
-# Fields a resumed run may change; any other difference means another run.
-RESUMABLE_CHANGES = (
-    "steps", "epochs", "checkpoint_every", "keep_checkpoints", "eval_every", "eval_samples",
-    "on_nonfinite", "rollback_lr_factor", "max_rollbacks",
-)
+
+
+def setting(default, rule, doc, *, flag=False, resumable=False):
+    """A config field: its default, the rule its values obey and one line of doc.
+
+    `flag`: `train` and `compare` offer it as `--NAME`; `resumable`: a resumed
+    run may change it (anything else means another run).
+    """
+    metadata = {"rule": rule, "doc": doc, "flag": flag, "resumable": resumable}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+_unset = "or unset"
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything one training run depends on.
+    """Everything one training run depends on (see `python -m ganzoo.train --help`)."""
 
-    Attributes:
-        model: a name from `ganzoo.list_models()`.
-        dataset: a name `ganzoo.data.load` accepts.
-        steps: generator updates to train for, in total (resuming included).
-        epochs: alternatively, epochs to train for; an epoch is one pass over
-            the training split, or `steps_per_epoch` steps when given.
-        batch_size: real examples per discriminator update.
-        seed: seeds weights, data order and all training noise.
-        data_dir: where TFDS datasets are (or get downloaded to).
-        image_size: resize images to this square size.
-        split: the dataset split to train on.
-        steps_per_epoch: steps between sample grids, logs and checkpoints;
-            `None` means one pass over the data but at least 100 steps.
-        checkpoint_every: also checkpoint every this many steps (0: only at
-            the end of each epoch).
-        keep_checkpoints: how many recent checkpoints to keep.
-        num_samples: examples in each sample grid.
-        precision: `float32`, `mixed_bfloat16` or `mixed_float16`.
-        strategy: the `tf.distribute` strategy.
-        jit_compile: compile `train_step` with XLA.
-        steps_per_execution: train steps per graph call.
-        eval_every: evaluate every this many steps (0: never): FID with the
-            dataset's default extractor, or the mode metrics for 2-D mixtures.
-            The best-scoring weights are kept in `checkpoints/best.keras`.
-        eval_samples: samples per evaluation (default: see `ganzoo.evaluate`).
-        on_nonfinite: on a NaN or Inf loss, `stop` (with the last good
-            checkpoint kept) or `rollback` to it with lower learning rates.
-        rollback_lr_factor: learning rates are multiplied by this per rollback.
-        max_rollbacks: rollbacks allowed before training stops.
-        on_corrupt: unreadable files in a `folder:` dataset: `skip` them
-            (counted in the log) or stop with an `error` naming the file.
-        hparams: model hyperparameters that override the paper defaults.
-    """
-
-    model: str = "wgan_gp"
-    dataset: str = "digits"
-    steps: int | None = None
-    epochs: int | None = None
-    batch_size: int = 64
-    seed: int = 0
-    data_dir: str | None = None
-    image_size: int | None = None
-    split: str = "train"
-    steps_per_epoch: int | None = None
-    checkpoint_every: int = 0
-    keep_checkpoints: int = 3
-    num_samples: int = 64
-    precision: str = "float32"
-    strategy: str = "default"
-    jit_compile: bool = False
-    steps_per_execution: int = 1
-    eval_every: int = 0
-    eval_samples: int | None = None
-    on_nonfinite: str = "stop"
-    rollback_lr_factor: float = 0.5
-    max_rollbacks: int = 3
-    on_corrupt: str = "skip"
-    hparams: dict = dataclasses.field(default_factory=dict)
+    model: str = setting("wgan_gp", checks.Choice("model", list_models),
+                         "a name from ganzoo.list_models()", flag=True)
+    dataset: str = setting("digits", checks.name, "digits, ring8, grid25, a TFDS name, folder:PATH "
+                           "or npz:PATH", flag=True)
+    steps: int | None = setting(None, checks.positive_int.or_none(_unset),
+                                "generator updates to train for, in total (resuming included)",
+                                flag=True, resumable=True)
+    epochs: int | None = setting(None, checks.positive_int.or_none(_unset),
+                                 "epochs to train for (instead of steps)", flag=True, resumable=True)
+    batch_size: int = setting(64, checks.positive_int, "real examples per discriminator update",
+                              flag=True)
+    seed: int = setting(0, checks.non_negative_int,
+                        "seeds weights, data order and all training noise", flag=True)
+    data_dir: str | None = setting(None, checks.text.or_none(_unset),
+                                   "where dataset files are (TFDS downloads there)", flag=True)
+    image_size: int | None = setting(None, checks.positive_int.or_none(_unset),
+                                     "resize images to this square size", flag=True)
+    split: str = setting("train", checks.name, "the dataset split to train on")
+    steps_per_epoch: int | None = setting(
+        None, checks.positive_int.or_none(_unset),
+        "steps between sample grids, logs and checkpoints (unset: one pass, >= 100 steps)")
+    checkpoint_every: int = setting(0, checks.non_negative_int,
+                                    "also checkpoint every this many steps (0: at epoch ends)",
+                                    resumable=True)
+    keep_checkpoints: int = setting(3, checks.positive_int, "how many recent checkpoints to keep",
+                                    resumable=True)
+    num_samples: int = setting(64, checks.positive_int, "examples in each sample grid")
+    precision: str = setting("float32", checks.Choice("precision", PRECISIONS),
+                             "float32, mixed_bfloat16 or mixed_float16", flag=True)
+    strategy: str = setting("default", checks.Choice("strategy", STRATEGIES),
+                            "the tf.distribute strategy: default, mirrored, multi_worker or tpu",
+                            flag=True)
+    jit_compile: bool = setting(False, checks.boolean, "compile train_step with XLA")
+    steps_per_execution: int = setting(1, checks.positive_int, "train steps per graph call")
+    eval_every: int = setting(0, checks.non_negative_int,
+                              "evaluate every this many steps (0: never); keeps best.keras",
+                              resumable=True)
+    eval_samples: int | None = setting(None, checks.positive_int.or_none(_unset),
+                                       "samples per evaluation", resumable=True)
+    on_nonfinite: str = setting("stop", checks.Choice("on_nonfinite", ("stop", "rollback")),
+                                "on a NaN/Inf loss: stop, or rollback to the last checkpoint "
+                                "with lower learning rates", resumable=True)
+    rollback_lr_factor: float = setting(0.5, checks.number_in(0, 1, closed=(False, False)),
+                                        "learning rates are multiplied by this per rollback",
+                                        resumable=True)
+    max_rollbacks: int = setting(3, checks.non_negative_int,
+                                 "rollbacks allowed before training stops", resumable=True)
+    on_corrupt: str = setting("skip", checks.Choice("on_corrupt", ("skip", "error")),
+                              "unreadable files in a folder: dataset: skip them or stop")
+    hparams: dict = dataclasses.field(default_factory=dict, metadata={
+        "rule": checks.Rule(lambda v: isinstance(v, dict), "a dict"), "flag": False,
+        "resumable": False, "doc": "model hyperparameters that override the paper defaults"})
 
     DEFAULT_STEPS = 3000
 
@@ -96,42 +107,12 @@ class TrainConfig:
 
     def validate(self):
         """Raise `GanzooError` naming the first invalid value; return self."""
-        check_choice("model", self.model, list_models())
-        _positive("steps", self.steps, optional=True)
-        _positive("epochs", self.epochs, optional=True)
+        for field in dataclasses.fields(self):
+            field.metadata["rule"].check(field.name, getattr(self, field.name))
         if self.steps is not None and self.epochs is not None:
             raise GanzooError(
                 f"both steps={self.steps} and epochs={self.epochs} given; accepted: one of them"
             )
-        _positive("batch_size", self.batch_size)
-        _positive("image_size", self.image_size, optional=True)
-        _positive("steps_per_epoch", self.steps_per_epoch, optional=True)
-        _positive("keep_checkpoints", self.keep_checkpoints)
-        _positive("num_samples", self.num_samples)
-        _positive("steps_per_execution", self.steps_per_execution)
-        if not _is_int(self.seed) or self.seed < 0:
-            raise GanzooError(f"bad seed={self.seed!r}; accepted: an integer >= 0")
-        _positive("eval_samples", self.eval_samples, optional=True)
-        check_choice("on_nonfinite", self.on_nonfinite, ("stop", "rollback"))
-        check_choice("on_corrupt", self.on_corrupt, ("skip", "error"))
-        if not isinstance(self.rollback_lr_factor, (int, float)) or not 0 < self.rollback_lr_factor < 1:
-            raise GanzooError(
-                f"bad rollback_lr_factor={self.rollback_lr_factor!r}; accepted: a number in (0, 1)"
-            )
-        if not _is_int(self.max_rollbacks) or self.max_rollbacks < 0:
-            raise GanzooError(f"bad max_rollbacks={self.max_rollbacks!r}; accepted: an integer >= 0")
-        if not _is_int(self.eval_every) or self.eval_every < 0:
-            raise GanzooError(f"bad eval_every={self.eval_every!r}; accepted: an integer >= 0")
-        if not _is_int(self.checkpoint_every) or self.checkpoint_every < 0:
-            raise GanzooError(
-                f"bad checkpoint_every={self.checkpoint_every!r}; accepted: an integer >= 0"
-            )
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise GanzooError(f"bad dataset={self.dataset!r}; accepted: a dataset name")
-        check_choice("precision", self.precision, PRECISIONS)
-        check_choice("strategy", self.strategy, STRATEGIES)
-        if not isinstance(self.jit_compile, bool):
-            raise GanzooError(f"bad jit_compile={self.jit_compile!r}; accepted: true or false")
         accepted = model_hyperparameters(self.model)
         for key in self.hparams:
             if key not in accepted:
@@ -149,20 +130,23 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=list)
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def _fields():
+    return {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
-def _positive(name, value, optional=False):
-    if value is None and optional:
-        return
-    if not _is_int(value) or value < 1:
-        accepted = "a positive integer" + (" or unset" if optional else "")
-        raise GanzooError(f"bad {name}={value!r}; accepted: {accepted}")
+def _field_type(name):
+    """The field's value type: `int` for `int | None`."""
+    kind = typing.get_type_hints(TrainConfig)[name]
+    if isinstance(kind, types.UnionType):
+        kind = next(k for k in kind.__args__ if k is not type(None))
+    return kind
 
 
 def config_fields():
-    return [f.name for f in dataclasses.fields(TrainConfig) if f.name != "hparams"]
+    return [name for name in _fields() if name != "hparams"]
+
+
+RESUMABLE_CHANGES = tuple(name for name, f in _fields().items() if f.metadata["resumable"])
 
 
 def model_hyperparameters(model):
@@ -200,35 +184,48 @@ def parse_value(key, text, like):
         raise GanzooError(f"bad value {key}={text!r}; accepted: {names[kind]}") from None
 
 
-_FIELD_TYPES = {
-    "steps": int, "epochs": int, "batch_size": int, "seed": int, "data_dir": str,
-    "image_size": int, "split": str, "steps_per_epoch": int, "checkpoint_every": int,
-    "keep_checkpoints": int, "num_samples": int, "precision": str, "strategy": str,
-    "jit_compile": bool, "steps_per_execution": int, "model": str, "dataset": str,
-    "eval_every": int, "eval_samples": int, "on_nonfinite": str, "rollback_lr_factor": float,
-    "max_rollbacks": int, "on_corrupt": str,
-}
+def parse_override(item):
+    """`"key=value"` -> `("key", "value")`, refusing anything else."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise GanzooError(f"bad override {item!r}; accepted: key=value")
+    return key, text
+
+
+def parse_field(key, text):
+    """The typed value of config field `key` written as `text` ("none" unsets it)."""
+    if text.strip().lower() == "none":
+        return None
+    return parse_value(key, text, _field_type(key))
+
+
+def parse_overrides(model, overrides):
+    """`key=value` strings -> `(config fields, hyperparameters of model)`, both typed."""
+    fields, hparams = {}, {}
+    for item in overrides:
+        key, text = parse_override(item)
+        if key in config_fields():
+            fields[key] = parse_field(key, text)
+            continue
+        hyperparameters = model_hyperparameters(check_choice("model", model, list_models()))
+        if key not in hyperparameters:
+            raise GanzooError(
+                f"unknown --set key {key!r}; accepted: "
+                f"{', '.join(config_fields() + sorted(hyperparameters))}"
+            )
+        hparams[key] = parse_value(key, text, hyperparameters[key])
+    return fields, hparams
 
 
 def apply_overrides(config, overrides):
     """Apply `key=value` strings to a copy of `config`."""
     config = dataclasses.replace(config, hparams=dict(config.hparams))
     for item in overrides:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise GanzooError(f"bad override {item!r}; accepted: key=value")
-        if key in _FIELD_TYPES:
-            value = None if text.strip().lower() == "none" else parse_value(key, text, _FIELD_TYPES[key])
-            setattr(config, key, value)
-            continue
-        hyperparameters = model_hyperparameters(check_choice("model", config.model, list_models()))
-        if key not in hyperparameters:
-            raise GanzooError(
-                f"unknown --set key {key!r}; accepted: "
-                f"{', '.join(config_fields() + sorted(hyperparameters))}"
-            )
-        config.hparams[key] = parse_value(key, text, hyperparameters[key])
+        # One at a time: `model=...` changes which hyperparameters later items may name.
+        fields, hparams = parse_overrides(config.model, [item])
+        config = dataclasses.replace(config, **fields)
+        config.hparams.update(hparams)
     return config
 
 
@@ -258,8 +255,12 @@ def from_dict(values, source="config"):
     return TrainConfig(**values)
 
 
-def make_config(config_file=None, overrides=(), **explicit):
-    """Build and validate a config: file, then explicit values, then overrides."""
+def make_config(config_file=None, overrides=(), hparams=None, **explicit):
+    """Build and validate a config: file, then explicit values, then overrides.
+
+    `explicit` holds typed config fields (None: not given); `hparams` typed
+    hyperparameters; `overrides` `key=value` strings, as `--set` gives them.
+    """
     config = load_config_file(config_file) if config_file else TrainConfig()
     explicit = {k: v for k, v in explicit.items() if v is not None}
     # An explicit budget replaces the file's, whichever form that took.
@@ -270,5 +271,46 @@ def make_config(config_file=None, overrides=(), **explicit):
     unknown = sorted(set(explicit) - set(config_fields()))
     if unknown:
         raise GanzooError(f"unknown config field {unknown[0]!r}; accepted: {', '.join(config_fields())}")
-    config = dataclasses.replace(config, **explicit)
+    config = dataclasses.replace(config, **explicit, hparams={**config.hparams, **(hparams or {})})
     return apply_overrides(config, overrides).validate()
+
+
+# -- command-line flags, generated from the fields ---------------------------------
+
+_DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, bool: flags.DEFINE_bool,
+           str: flags.DEFINE_string}
+
+
+def flag_fields():
+    """The fields that `train` and `compare` offer as flags."""
+    return [name for name, f in _fields().items() if f.metadata["flag"]]
+
+
+def define_flags(flag_values, names=None):
+    """Define `--NAME` (default unset) for each config field in `names`."""
+    for name in names or flag_fields():
+        field = _fields()[name]
+        _DEFINE[_field_type(name)](
+            name, None, f"{field.metadata['doc']} (default: {field.default}).",
+            flag_values=flag_values,
+        )
+
+
+def flag_values_of(flag_values, names=None):
+    """{field: typed value} of the field flags given on the command line."""
+    return {name: flag_values[name].value for name in names or flag_fields()}
+
+
+def describe_settings(model=None):
+    """Every `--set` key with its default and what it accepts, one per line."""
+    lines = ["config fields (--set NAME=VALUE):"]
+    for name, field in _fields().items():
+        if name != "hparams":
+            lines.append(f"  {name}={field.default!r}: {field.metadata['doc']}; "
+                         f"accepted: {field.metadata['rule'].accepted}")
+    for name in [model] if model else list_models():
+        lines.append(f"{name} hyperparameters (--set NAME=VALUE):")
+        for key, hp in get_model_class(name).hyperparameters().items():
+            if key not in DERIVED_HYPERPARAMETERS:
+                lines.append(f"  {key}={hp.default!r}: {hp.doc}; accepted: {hp.rule.accepted}")
+    return "\n".join(lines)

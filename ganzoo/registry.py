@@ -4,6 +4,9 @@
     class WGANGP(GAN): ...
 
     model = create_model("wgan_gp", data_shape=(28, 28, 1))
+
+The registry imports no model: importing `ganzoo.models` (which `ganzoo`'s
+`create_model` and `list_models` do) registers the built-in variants.
 """
 
 import keras
@@ -29,29 +32,22 @@ def register_model(name):
     return decorator
 
 
-def _ensure_builtin_models():
-    # Importing the package registers the built-in variants.
-    import ganzoo.models  # noqa: F401
-
-
 def list_models():
     """Sorted names of every registered model."""
-    _ensure_builtin_models()
     return sorted(_MODELS)
 
 
 def get_model_class(name):
     """The class registered as `name`; an unknown name lists the valid ones."""
-    _ensure_builtin_models()
     if name not in _MODELS:
         raise GanzooError(f"unknown model {name!r}; accepted: {', '.join(sorted(_MODELS))}")
     return _MODELS[name]
 
 
 def create_model(name, **hyperparameters):
-    """Build the registered model `name` from its hyperparameters."""
+    """Build the registered model `name` from `data_shape` and its hyperparameters."""
     cls = get_model_class(name)
-    accepted = cls.hyperparameter_names()
+    accepted = ["data_shape", *cls.hyperparameter_names()]
     unknown = sorted(set(hyperparameters) - set(accepted) - set(_KERAS_KWARGS))
     if unknown:
         raise GanzooError(

@@ -5,34 +5,16 @@ Shared here: hyperparameters and `get_config`, the two optimizers and their
 gradient step (with loss scaling and replica averaging) and sampling.
 """
 
-import inspect
-import types
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from ganzoo import checks
 from ganzoo.errors import GanzooError
+from ganzoo.models.hyperparameters import Hyperparameter, declare, merge
 
 _RNG_KEY = "seed_generator_state"
-
-
-def _check(name, value, ok, accepted):
-    if not ok:
-        raise GanzooError(f"bad hyperparameter {name}={value!r}; accepted: {accepted}")
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _is_widths(value):
-    return isinstance(value, (tuple, list)) and len(value) > 0 and all(_is_int(v) and v > 0 for v in value)
 
 
 def unpack(data):
@@ -63,6 +45,11 @@ class GAN(keras.Model):
     """Base class of ganzoo's GANs. Subclasses build `generator` and
     `discriminator` in `__init__` and write their algorithm in `train_step`.
 
+    Hyperparameters are declared in `HYPERPARAMETERS` (see
+    `ganzoo.models.hyperparameters`); a subclass's `__init__` takes
+    `(data_shape, **hyperparameters)`, calls this one, then builds its networks
+    from the attributes set here.
+
     Args:
         data_shape: shape of one example, `(H, W, C)` for images or `(D,)` for
             points and flattened images.
@@ -76,91 +63,67 @@ class GAN(keras.Model):
 
     registry_name = None
     conditional = False
-    # name: (test, what is accepted); checked by `check_hyperparameters`.
-    HYPERPARAMETER_RULES = types.MappingProxyType({
-        "latent_dim": (lambda v: _is_int(v) and v > 0, "a positive integer"),
-        "n_critic": (lambda v: _is_int(v) and v > 0, "a positive integer"),
-        "base_filters": (lambda v: _is_int(v) and v > 0, "a positive integer"),
-        "num_classes": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
-        "gp_weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
-        "learning_rate": (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)"),
-        "d_learning_rate": (lambda v: v is None or (_is_number(v) and 0 < v < 1),
-                            "a number in (0, 1), or None"),
-        "beta_1": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-        "beta_2": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-        "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-        "units": (lambda v: _is_widths(v), "one or more positive integers, e.g. 512,512"),
-        "generator_units": (lambda v: _is_widths(v), "one or more positive integers"),
-        "discriminator_units": (lambda v: _is_widths(v), "one or more positive integers"),
-        "output_activation": (lambda v: v is None or v in ("tanh", "linear", "sigmoid"),
-                              "tanh, linear, sigmoid or None"),
-        "seed": (lambda v: v is None or (_is_int(v) and v >= 0), "an integer >= 0, or None"),
-    })
+    # Real minibatches one `train_step` consumes (WGAN-GP: one per critic update).
+    real_batches_per_step = 1
+
+    HYPERPARAMETERS = declare(
+        latent_dim=Hyperparameter(128, checks.positive_int, "size of the Gaussian latent vector z"),
+        learning_rate=Hyperparameter(
+            2e-4, checks.number_in(0, 1, closed=(False, False)), "Adam learning rate of the generator"
+        ),
+        d_learning_rate=Hyperparameter(
+            None, checks.number_in(0, 1, closed=(False, False)).or_none(),
+            "Adam learning rate of the discriminator (None: learning_rate)",
+        ),
+        beta_1=Hyperparameter(0.5, checks.probability, "Adam's beta_1 for both networks"),
+        beta_2=Hyperparameter(0.999, checks.probability, "Adam's beta_2 for both networks"),
+        seed=Hyperparameter(
+            None, checks.non_negative_int.or_none(), "seed of all training noise (None: random)"
+        ),
+    )
+
+    @classmethod
+    def hyperparameters(cls):
+        """{name: Hyperparameter} declared by this class and its bases."""
+        return merge(reversed(cls.__mro__[: cls.__mro__.index(GAN) + 1]))
+
+    @classmethod
+    def hyperparameter_names(cls):
+        return list(cls.hyperparameters())
+
+    @classmethod
+    def default_hyperparameters(cls):
+        return {name: hp.default for name, hp in cls.hyperparameters().items()}
 
     @classmethod
     def check_hyperparameters(cls, values):
         """Raise `GanzooError` naming the first value its rule refuses."""
+        declared = cls.hyperparameters()
         for name, value in values.items():
-            rule = cls.HYPERPARAMETER_RULES.get(name)
-            if rule is not None and not rule[0](value):
-                raise GanzooError(f"bad hyperparameter {name}={value!r}; accepted: {rule[1]}")
-    # Real minibatches one `train_step` consumes (WGAN-GP: one per critic update).
-    real_batches_per_step = 1
+            if name in declared:
+                declared[name].rule.check(name, value, what="hyperparameter ")
 
-    def __init__(
-        self,
-        data_shape,
-        latent_dim,
-        learning_rate,
-        d_learning_rate=None,
-        beta_1=0.5,
-        beta_2=0.999,
-        seed=None,
-        **kwargs,
-    ):
+    def __init__(self, data_shape, **kwargs):
+        values = {name: kwargs.pop(name, hp.default) for name, hp in self.hyperparameters().items()}
         super().__init__(**kwargs)
         data_shape = tuple(int(d) for d in data_shape)
-        _check("data_shape", data_shape, len(data_shape) in (1, 3) and min(data_shape) > 0,
-               "(H, W, C) images or (D,) vectors with positive sizes")
-        self.check_hyperparameters({
-            "latent_dim": latent_dim, "learning_rate": learning_rate,
-            "d_learning_rate": d_learning_rate, "beta_1": beta_1, "beta_2": beta_2, "seed": seed,
-        })
+        if len(data_shape) not in (1, 3) or min(data_shape) <= 0:
+            raise GanzooError(
+                f"bad hyperparameter data_shape={data_shape!r}; accepted: (H, W, C) images or "
+                "(D,) vectors with positive sizes"
+            )
+        self.check_hyperparameters(values)
         self.data_shape = data_shape
-        self.latent_dim = latent_dim
-        self.learning_rate = learning_rate
-        self.d_learning_rate = d_learning_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.seed = seed
-        self.seed_generator = ReplicaSeedGenerator(seed)
+        for name, value in values.items():
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+        self.seed_generator = ReplicaSeedGenerator(self.seed)
         # The sub-networks are functional models, built as they are created.
         self.built = True
 
-    # -- hyperparameters --------------------------------------------------------
-
-    @classmethod
-    def hyperparameter_names(cls):
-        """Names of every constructor argument, from the whole class hierarchy."""
-        names = []
-        for klass in cls.__mro__[: cls.__mro__.index(GAN) + 1]:
-            for param in inspect.signature(klass.__init__).parameters.values():
-                if param.kind is param.POSITIONAL_OR_KEYWORD and param.name not in ("self", *names):
-                    names.append(param.name)
-        return names
-
-    @classmethod
-    def default_hyperparameters(cls):
-        defaults = {}
-        for klass in reversed(cls.__mro__[: cls.__mro__.index(GAN) + 1]):
-            for param in inspect.signature(klass.__init__).parameters.values():
-                if param.default is not param.empty:
-                    defaults[param.name] = param.default
-        return {name: defaults[name] for name in cls.hyperparameter_names() if name in defaults}
-
     def get_config(self):
         config = super().get_config()
-        for name in self.hyperparameter_names():
+        config["data_shape"] = list(self.data_shape)
+        for name in self.hyperparameters():
             value = getattr(self, name)
             config[name] = list(value) if isinstance(value, tuple) else value
         return config

@@ -2,9 +2,9 @@
 
 import tensorflow as tf
 
-from ganzoo import losses, networks
-from ganzoo.errors import GanzooError
+from ganzoo import checks, losses, networks
 from ganzoo.models.base import GAN, unpack
+from ganzoo.models.hyperparameters import Hyperparameter, declare
 from ganzoo.registry import register_model
 
 
@@ -44,44 +44,29 @@ class ConditionalGAN(GAN):
 
     conditional = True
 
-    def __init__(
-        self,
-        data_shape,
-        num_classes=10,
+    HYPERPARAMETERS = declare(
+        num_classes=Hyperparameter(10, checks.int_at_least(2), "number of class labels (from the data)"),
         latent_dim=100,
-        base_filters=64,
-        units=(512, 512),
-        learning_rate=2e-4,
-        d_learning_rate=None,
-        beta_1=0.5,
-        beta_2=0.999,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(
-            data_shape, latent_dim, learning_rate, d_learning_rate, beta_1, beta_2, seed, **kwargs
-        )
-        if not (isinstance(num_classes, int) and num_classes >= 2):
-            raise GanzooError(
-                f"bad hyperparameter num_classes={num_classes!r}; accepted: an integer >= 2"
-            )
-        self.num_classes = num_classes
-        self.base_filters = base_filters
-        self.units = tuple(units)
+        base_filters=Hyperparameter(64, checks.positive_int, "conv filters of the layer nearest the image"),
+        units=Hyperparameter((512, 512), checks.widths, "hidden widths of the MLPs for vector data"),
+    )
+
+    def __init__(self, data_shape, **kwargs):
+        super().__init__(data_shape, **kwargs)
         if networks.is_image_shape(self.data_shape):
             self.generator = networks.conv_generator(
-                self.data_shape, latent_dim, base_filters, num_classes=num_classes
+                self.data_shape, self.latent_dim, self.base_filters, num_classes=self.num_classes
             )
             self.discriminator = networks.conv_discriminator(
-                self.data_shape, base_filters, num_classes=num_classes
+                self.data_shape, self.base_filters, num_classes=self.num_classes
             )
         else:
             self.generator = networks.mlp_generator(
-                self.data_shape, latent_dim, self.units, output_activation="linear",
-                num_classes=num_classes,
+                self.data_shape, self.latent_dim, self.units, output_activation="linear",
+                num_classes=self.num_classes,
             )
             self.discriminator = networks.mlp_discriminator(
-                self.data_shape, self.units, num_classes=num_classes
+                self.data_shape, self.units, num_classes=self.num_classes
             )
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 

@@ -1,8 +1,9 @@
 """Deep convolutional GAN."""
 
-from ganzoo import networks
+from ganzoo import checks, networks
 from ganzoo.errors import GanzooError
 from ganzoo.models.base import GAN
+from ganzoo.models.hyperparameters import Hyperparameter, declare
 from ganzoo.models.vanilla import VanillaGAN
 from ganzoo.registry import register_model
 
@@ -39,29 +40,22 @@ class DCGAN(GAN):
     Paper: Radford et al. 2015, https://arxiv.org/abs/1511.06434
     """
 
-    def __init__(
-        self,
-        data_shape,
+    HYPERPARAMETERS = declare(
         latent_dim=100,
-        base_filters=64,
-        learning_rate=2e-4,
-        d_learning_rate=None,
-        beta_1=0.5,
-        beta_2=0.999,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(
-            data_shape, latent_dim, learning_rate, d_learning_rate, beta_1, beta_2, seed, **kwargs
-        )
+        base_filters=Hyperparameter(
+            64, checks.positive_int, "conv filters of the layer nearest the image (doubling, to 512)"
+        ),
+    )
+
+    def __init__(self, data_shape, **kwargs):
+        super().__init__(data_shape, **kwargs)
         if not networks.is_image_shape(self.data_shape):
             raise GanzooError(
                 f"dcgan needs images of shape (H, W, C), got data_shape={self.data_shape}; "
                 "accepted for points: vanilla, wgan_gp, cgan"
             )
-        self.base_filters = base_filters
-        self.generator = networks.conv_generator(self.data_shape, latent_dim, base_filters)
-        self.discriminator = networks.conv_discriminator(self.data_shape, base_filters)
+        self.generator = networks.conv_generator(self.data_shape, self.latent_dim, self.base_filters)
+        self.discriminator = networks.conv_discriminator(self.data_shape, self.base_filters)
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 
     # DCGAN changes the networks, not the algorithm: one discriminator update on

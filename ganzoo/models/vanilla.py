@@ -2,8 +2,9 @@
 
 import tensorflow as tf
 
-from ganzoo import losses, networks
+from ganzoo import checks, losses, networks
 from ganzoo.models.base import GAN, unpack
+from ganzoo.models.hyperparameters import Hyperparameter, declare
 from ganzoo.registry import register_model
 
 
@@ -42,36 +43,31 @@ class VanillaGAN(GAN):
     Paper: Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661
     """
 
-    def __init__(
-        self,
-        data_shape,
+    HYPERPARAMETERS = declare(
         latent_dim=64,
-        generator_units=(512, 512),
-        discriminator_units=(512, 512),
-        dropout=0.0,
-        output_activation=None,
-        learning_rate=2e-4,
-        d_learning_rate=None,
-        beta_1=0.5,
-        beta_2=0.999,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(
-            data_shape, latent_dim, learning_rate, d_learning_rate, beta_1, beta_2, seed, **kwargs
-        )
-        self.generator_units = tuple(generator_units)
-        self.discriminator_units = tuple(discriminator_units)
-        self.dropout = dropout
-        self.output_activation = output_activation
-        activation = output_activation or (
+        generator_units=Hyperparameter(
+            (512, 512), checks.widths, "widths of the generator's ReLU hidden layers"
+        ),
+        discriminator_units=Hyperparameter(
+            (512, 512), checks.widths, "widths of the discriminator's LeakyReLU hidden layers"
+        ),
+        dropout=Hyperparameter(0.0, checks.probability, "dropout rate in the discriminator"),
+        output_activation=Hyperparameter(
+            None, checks.one_of("tanh", "linear", "sigmoid").or_none(),
+            "generator output (None: tanh for images, linear for points)",
+        ),
+    )
+
+    def __init__(self, data_shape, **kwargs):
+        super().__init__(data_shape, **kwargs)
+        activation = self.output_activation or (
             "tanh" if networks.is_image_shape(self.data_shape) else "linear"
         )
         self.generator = networks.mlp_generator(
-            self.data_shape, latent_dim, self.generator_units, output_activation=activation
+            self.data_shape, self.latent_dim, self.generator_units, output_activation=activation
         )
         self.discriminator = networks.mlp_discriminator(
-            self.data_shape, self.discriminator_units, dropout=dropout
+            self.data_shape, self.discriminator_units, dropout=self.dropout
         )
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 

@@ -2,8 +2,9 @@
 
 import tensorflow as tf
 
-from ganzoo import losses, networks
+from ganzoo import checks, losses, networks
 from ganzoo.models.base import GAN, unpack
+from ganzoo.models.hyperparameters import Hyperparameter, declare
 from ganzoo.registry import register_model
 
 
@@ -43,39 +44,29 @@ class WGANGP(GAN):
     Paper: Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028
     """
 
-    def __init__(
-        self,
-        data_shape,
-        latent_dim=128,
-        n_critic=5,
-        gp_weight=10.0,
-        base_filters=64,
-        units=(512, 512, 512),
+    HYPERPARAMETERS = declare(
+        n_critic=Hyperparameter(5, checks.positive_int, "critic updates per generator update"),
+        gp_weight=Hyperparameter(10.0, checks.number_in(0), "the gradient penalty weight lambda"),
+        base_filters=Hyperparameter(64, checks.positive_int, "conv filters of the layer nearest the image"),
+        units=Hyperparameter((512, 512, 512), checks.widths, "hidden widths of the MLPs for vector data"),
         learning_rate=1e-4,
-        d_learning_rate=None,
         beta_1=0.0,
         beta_2=0.9,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(
-            data_shape, latent_dim, learning_rate, d_learning_rate, beta_1, beta_2, seed, **kwargs
-        )
-        self.n_critic = int(n_critic)
-        self.gp_weight = gp_weight
-        self.base_filters = base_filters
-        self.units = tuple(units)
+    )
+
+    def __init__(self, data_shape, **kwargs):
+        super().__init__(data_shape, **kwargs)
         if networks.is_image_shape(self.data_shape):
             self.generator = networks.conv_generator(
-                self.data_shape, latent_dim, base_filters, initializer="glorot_uniform"
+                self.data_shape, self.latent_dim, self.base_filters, initializer="glorot_uniform"
             )
             self.discriminator = networks.conv_discriminator(
-                self.data_shape, base_filters, normalization=None,
+                self.data_shape, self.base_filters, normalization=None,
                 initializer="glorot_uniform", name="critic",
             )
         else:
             self.generator = networks.mlp_generator(
-                self.data_shape, latent_dim, self.units, output_activation="linear"
+                self.data_shape, self.latent_dim, self.units, output_activation="linear"
             )
             self.discriminator = networks.mlp_discriminator(self.data_shape, self.units, name="critic")
         self.init_trackers("d_loss", "g_loss", "gradient_penalty", "wasserstein")
