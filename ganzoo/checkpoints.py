@@ -11,11 +11,15 @@ import glob
 import os
 import re
 import socket
+import zipfile
 
 import keras
 from absl import logging
 
-from ganzoo.errors import GanzooError
+# Registers the model classes that keras.models.load_model rebuilds.
+import ganzoo.models  # noqa: F401
+from ganzoo import fileio
+from ganzoo.errors import GanzooError, first_line, os_reason
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^ckpt-(\d+)\.keras$")
@@ -41,32 +45,15 @@ def latest_checkpoint(workdir):
     return found[-1][1] if found else None
 
 
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_save(model, path):
-    """`model.save(path)` via a flushed temporary file and a rename."""
-    directory = os.path.dirname(path)
-    # Keras insists on the .keras suffix, so the temporary name keeps it.
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    """`model.save(path)` through `fileio.atomic_output`, with a one-line error."""
     try:
-        os.makedirs(directory, exist_ok=True)
-        model.save(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(directory)
+        with fileio.atomic_output(path) as tmp:
+            model.save(tmp)
     except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        previous = latest_checkpoint(os.path.dirname(directory))
+        previous = latest_checkpoint(os.path.dirname(os.path.dirname(path)))
         raise GanzooError(
-            f"cannot write checkpoint {path}: {e.strerror or e}; "
+            f"cannot write checkpoint {path}: {os_reason(e)}; "
             f"last good checkpoint kept: {previous or 'none'}"
         ) from None
     return path
@@ -86,34 +73,65 @@ def save_best(model, workdir):
     return _atomic_save(model, os.path.join(checkpoint_dir(workdir), "best.keras"))
 
 
+def why_unloadable(path, error):
+    """One line on why the checkpoint at `path` did not load: damaged (a
+    truncated or corrupt file) is told apart from missing or foreign."""
+    if not os.path.exists(path):
+        return "missing"
+    if not zipfile.is_zipfile(path):
+        return f"damaged: not a complete .keras archive ({os.path.getsize(path)} bytes)"
+    return first_line(error, limit=160)
+
+
+def newest_loadable(workdir, load):
+    """`(load(path), path)` for the newest checkpoint in `workdir` that loads.
+
+    Each newer one that does not load is skipped with a warning naming it and
+    why. Raises `GanzooError` when none loads (listing why), or there is none;
+    `load` is `keras.models.load_model`-like or restores into a model.
+    """
+    failures = []
+    for _, path in reversed(list_checkpoints(workdir)):
+        try:
+            return load(path), path
+        except Exception as e:  # noqa: BLE001 (a damaged or foreign file: try an older one)
+            reason = why_unloadable(path, e)
+            logging.warning("skipping checkpoint %s: %s; trying an older one", path, reason)
+            failures.append(f"{os.path.basename(path)}: {reason}")
+    if failures:
+        raise GanzooError(
+            f"no checkpoint in {checkpoint_dir(os.path.abspath(workdir))} loads "
+            f"({'; '.join(failures[:3])}); accepted: checkpoints of the same model and settings "
+            "(move these away to start afresh)"
+        )
+    raise GanzooError(f"no checkpoint in workdir {os.path.abspath(workdir)}; accepted: a workdir "
+                      "that python -m ganzoo.train has checkpointed into")
+
+
 def restore_latest(model, workdir):
     """Load the newest readable checkpoint into `model`; its path, or None if
     there is none. A damaged newest file falls back to an older one; if
     checkpoints exist but none loads (say, another model's), that is an error:
     starting afresh would bury them under new ones.
     """
-    failures = []
-    for _, path in reversed(list_checkpoints(workdir)):
-        try:
-            model.load_weights(path)
-        except Exception as e:  # noqa: BLE001 (a damaged file: try an older one)
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            logging.warning("checkpoint %s does not load (%s); trying an older one", path, reason)
-            failures.append(f"{os.path.basename(path)}: {reason[:160]}")
-            continue
-        return path
-    if failures:
-        raise GanzooError(
-            f"no checkpoint in {checkpoint_dir(workdir)} loads into this {model.registry_name} "
-            f"model ({failures[0]}); accepted: checkpoints of the same model and settings "
-            "(move these away to start afresh)"
-        )
-    return None
+    if not list_checkpoints(workdir):
+        return None
+    try:
+        return newest_loadable(workdir, model.load_weights)[1]
+    except GanzooError as e:
+        raise GanzooError(str(e).replace(" loads (", f" loads into this {model.registry_name} model (", 1)) from None
+
+
+def load_latest(workdir):
+    """`(model, path)`: the newest checkpoint of `workdir` that loads, as a model."""
+    return newest_loadable(workdir, load_model)
 
 
 def remove_stale_temporaries(workdir):
-    for path in glob.glob(os.path.join(checkpoint_dir(workdir), ".tmp-*")):
-        os.remove(path)
+    """Delete what killed writers left behind beside the checkpoints."""
+    for _, path in list_checkpoints(workdir):
+        fileio.remove_stale(path)
+    fileio.remove_stale(os.path.join(checkpoint_dir(workdir), "best.keras"))
 
 
 class WorkdirLock:
@@ -156,11 +174,10 @@ class WorkdirLock:
 
 def load_model(path):
     """Load a ganzoo model from a `.keras` file with a one-line error if it fails."""
-    import ganzoo.models  # noqa: F401  (registers the classes)
-
+    path = os.path.abspath(path)
     if not os.path.exists(path):
         raise GanzooError(f"no such file: {path}")
     try:
         return keras.models.load_model(path)
     except Exception as e:  # noqa: BLE001 (Keras raises many types for bad files)
-        raise GanzooError(f"cannot load a ganzoo model from {path}: {str(e).splitlines()[0]}") from None
+        raise GanzooError(f"cannot load a ganzoo model from {path}: {why_unloadable(path, e)}") from None

@@ -12,25 +12,30 @@ curve), `results.md` (mean ± std over seeds per model) and PNG figures (each
 metric against training step with a band over seeds, and samples side by side).
 """
 
+import csv
 import dataclasses
 import json
 import os
 import sys
 import time
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 from absl import flags, logging
 
-from ganzoo import cli, data, evaluate, images
-from ganzoo.config import make_config, model_hyperparameters
+from ganzoo import checks, cli, config, data, evaluation, fileio, images, training
 from ganzoo.errors import GanzooError
-from ganzoo.registry import get_model_class, list_models
-from ganzoo.train import train
+from ganzoo.models import get_model_class, list_models
+
+matplotlib.use("Agg")  # figures are files; no display is needed
 
 # Metrics reported per dataset kind, in table order; lower-is-better ones marked.
 IMAGE_COLUMNS = ["fid", "kid", "is", "precision", "recall", "density", "coverage", "acc", "intra_fid"]
 POINT_COLUMNS = ["modes_covered", "high_quality", "reverse_kl"]
 LOWER_IS_BETTER = {"fid", "kid", "intra_fid", "reverse_kl"}
+# Config fields every run shares, offered as flags.
+RUN_FLAGS = ("batch_size", "precision", "strategy", "data_dir", "image_size")
 
 
 @dataclasses.dataclass
@@ -54,28 +59,27 @@ def _run_name(model, seed):
     return f"{model}-seed{seed}"
 
 
-def _overrides_for(model, overrides):
-    """The `--set` items that apply to `model` (config fields apply to all)."""
-    accepted = model_hyperparameters(model)
-    return [item for item in overrides if item.partition("=")[0].strip() not in _model_only_keys()
-            or item.partition("=")[0].strip() in accepted]
+def split_overrides(models, overrides):
+    """`--set` strings -> typed `(config fields, {model: hyperparameters})`.
 
-
-def _model_only_keys():
-    keys = set()
-    for name in list_models():
-        keys |= set(model_hyperparameters(name))
-    return keys
-
-
-def _check_overrides(models, overrides):
+    A config field applies to every run, a hyperparameter to the models that
+    have it; a key that applies to none of `models` is refused.
+    """
+    fields, hparams = {}, {model: {} for model in models}
     for item in overrides:
-        key = item.partition("=")[0].strip()
-        if key in _model_only_keys() and not any(key in model_hyperparameters(m) for m in models):
+        key, _ = config.parse_override(item)
+        if key in config.config_fields():
+            fields.update(config.parse_overrides(models[0], [item])[0])
+            continue
+        takers = [m for m in models if key in config.model_hyperparameters(m)]
+        if not takers:
             raise GanzooError(
                 f"--set {key} applies to none of {', '.join(models)}; accepted: a config field "
                 "or a hyperparameter of one of the models"
             )
+        for model in takers:
+            hparams[model].update(config.parse_overrides(model, [item])[1])
+    return fields, hparams
 
 
 def _read_curve(run_dir):
@@ -92,8 +96,6 @@ def _read_curve(run_dir):
 
 def _train_seconds(run_dir):
     """Wall time of training, summed over resumed segments, from metrics.csv."""
-    import csv
-
     path = os.path.join(run_dir, "metrics.csv")
     if not os.path.exists(path):
         return None
@@ -108,29 +110,26 @@ def run_one(model, seed, protocol, workdir, **config_fields):
     if os.path.exists(result_path):
         with open(result_path) as f:
             return json.load(f)
-    config = make_config(
+    fields, hparams = split_overrides([model], protocol.overrides)
+    run_config = config.make_config(
         model=model, dataset=protocol.dataset, steps=protocol.steps, seed=seed,
-        overrides=[*_overrides_for(model, protocol.overrides), f"eval_every={protocol.eval_every}",
-                   *([f"eval_samples={protocol.eval_samples}"] if protocol.eval_samples else [])],
-        **config_fields,
+        eval_every=protocol.eval_every, eval_samples=protocol.eval_samples,
+        hparams=hparams[model], **{**config_fields, **fields},
     )
-    outcome = train(config, run_dir)
-    evaluation = evaluate.evaluate(
+    outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
+    final = evaluation.evaluate(
         outcome.model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
-        num_samples=protocol.final_samples, seed=1000 + seed, data_dir=config.data_dir,
-        image_size=config.image_size,
+        num_samples=protocol.final_samples, seed=1000 + seed, data_dir=run_config.data_dir,
+        image_size=run_config.image_size,
     )
     result = {
         "model": model, "seed": seed, "steps": outcome.steps, "train_seconds": _train_seconds(run_dir),
-        "config": config.to_dict(), "metrics": evaluation["metrics"], "stamp": evaluation["stamp"],
+        "config": run_config.to_dict(), "metrics": final["metrics"], "stamp": final["stamp"],
         "curve": _read_curve(run_dir),
     }
     images.save_samples(_grid_samples(outcome.model), os.path.join(run_dir, "final_samples.png"),
                         reference=_reference(protocol.dataset, outcome.model))
-    tmp = f"{result_path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=2, default=float)
-    os.replace(tmp, result_path)
+    fileio.atomic_write_json(result_path, result, default=float)
     return result
 
 
@@ -192,11 +191,6 @@ def markdown_table(summary, columns, protocol):
 
 def plot_curves(runs, path, metric_keys):
     """Each metric against training step: a line per model, a band over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     keys = [k for k in metric_keys if any(k in point for r in runs for point in r["curve"])]
     if not keys:
         return None
@@ -219,18 +213,14 @@ def plot_curves(runs, path, metric_keys):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with fileio.atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 
 
 def plot_samples(workdir, models, seed, path):
     """Seed `seed`'s final samples of each model, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     found = [(m, os.path.join(workdir, "runs", _run_name(m, seed), "final_samples.png")) for m in models]
     found = [(m, p) for m, p in found if os.path.exists(p)]
     if not found:
@@ -241,20 +231,33 @@ def plot_samples(workdir, models, seed, path):
         ax.set_title(model)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with fileio.atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 
 
 def check_request(models, steps, seeds, overrides=()):
-    """Refuse unknown models, a non-positive budget and bad seeds, in one line."""
+    """Refuse unknown, missing or repeated models, a non-positive budget and bad
+    or repeated seeds, in one line."""
+    if not models:
+        raise GanzooError(f"no models given; accepted: one or more of {', '.join(list_models())}, "
+                          "e.g. --models=dcgan,wgan_gp")
     for model in models:
         get_model_class(model)
-    if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
+    _refuse_repeats("models", models)
+    if not seeds or any(not checks.non_negative_int(s) for s in seeds):
         raise GanzooError(f"bad seeds={list(seeds)!r}; accepted: integers >= 0, e.g. --seeds=0,1,2")
-    if not isinstance(steps, int) or steps < 1:
-        raise GanzooError(f"bad steps={steps!r}; accepted: a positive integer")
-    _check_overrides(models, overrides)
+    _refuse_repeats("seeds", seeds)
+    checks.positive_int.check("steps", steps)
+    split_overrides(models, overrides)
+
+
+def _refuse_repeats(name, values):
+    repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+    if repeated:
+        raise GanzooError(f"{name} {', '.join(repeated)} given twice in --{name}="
+                          f"{','.join(map(str, values))}; accepted: each once")
 
 
 def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
@@ -273,12 +276,12 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     baseline = None
     if info.kind == "image":
         try:
-            held_out = evaluate.RealSampler(dataset, "test", config_fields.get("data_dir"),
+            held_out = evaluation.RealSampler(dataset, "test", config_fields.get("data_dir"),
                                             config_fields.get("image_size"))
         except GanzooError:
             held_out = None  # no test split (a folder, an npz): no baseline row
         if held_out is not None:
-            baseline = evaluate.evaluate(held_out, dataset, evaluate.IMAGE_METRICS, num_samples=len(held_out.x),
+            baseline = evaluation.evaluate(held_out, dataset, evaluation.IMAGE_METRICS, num_samples=len(held_out.x),
                                          data_dir=config_fields.get("data_dir"),
                                          image_size=config_fields.get("image_size"))
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every or max(steps // 10, 1), eval_samples,
@@ -298,10 +301,8 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
             k: (float(v), 0.0, 1) for k, v in baseline["metrics"].items() if k in columns}
     results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs,
                "baseline": baseline}
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2, default=float)
-    with open(os.path.join(workdir, "results.md"), "w") as f:
-        f.write(markdown_table(summary, columns, protocol) + "\n")
+    fileio.atomic_write_json(os.path.join(workdir, "results.json"), results, default=float)
+    fileio.atomic_write(os.path.join(workdir, "results.md"), markdown_table(summary, columns, protocol) + "\n")
     curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
     plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
     plot_samples(workdir, models, seeds[0], os.path.join(workdir, "samples.png"))
@@ -320,10 +321,7 @@ def make_flags():
     flags.DEFINE_integer("eval_every", None, "Steps between curve points (default steps/10).",
                          flag_values=fv)
     flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
-    flags.DEFINE_integer("batch_size", None, "Batch size for every run.", flag_values=fv)
-    flags.DEFINE_string("precision", None, "float32, mixed_bfloat16 or mixed_float16.", flag_values=fv)
-    flags.DEFINE_string("strategy", None, "default, mirrored, multi_worker or tpu.", flag_values=fv)
-    flags.DEFINE_string("data_dir", None, "TFDS data directory.", flag_values=fv)
+    config.define_flags(fv, RUN_FLAGS)
     flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it.",
                               flag_values=fv)
     return fv
@@ -337,7 +335,7 @@ def _run(fv):
     check_request(fv["models"].value, fv["steps"].value, seeds, fv["set"].value)
     dataset = fv["dataset"].value
     workdir = fv["workdir"].value or os.path.join("runs", f"compare-{dataset.replace(':', '_').replace('/', '_')}")
-    fields = {k: fv[k].value for k in ("batch_size", "precision", "strategy", "data_dir")}
+    fields = config.flag_values_of(fv, RUN_FLAGS)
     results = compare(fv["models"].value, dataset, fv["steps"].value, seeds, workdir,
                       overrides=fv["set"].value, eval_every=fv["eval_every"].value,
                       eval_samples=fv["eval_samples"].value, **fields)

@@ -1,10 +1,11 @@
 """Sample grids and 2-D scatter plots as PNG files, with no plotting dependency."""
 
 import math
-import os
 
 import numpy as np
 import tensorflow as tf
+
+from ganzoo import fileio
 
 
 def to_uint8(images):
@@ -66,10 +67,7 @@ def save_png(image, path):
     image = np.asarray(image, dtype="uint8")
     if image.ndim == 2:
         image = image[..., None]
-    tmp = f"{path}.tmp"
-    tf.io.write_file(tmp, tf.io.encode_png(image))
-    os.replace(tmp, path)
-    return path
+    return fileio.atomic_write(path, tf.io.encode_png(image).numpy())
 
 
 def save_samples(samples, path, columns=None, reference=None):

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from conftest import tiny_hparams
 
-from ganzoo import data, evaluate, features, train
+from ganzoo import data, evaluate, evaluation, train
 from ganzoo.config import TrainConfig
 from ganzoo.errors import GanzooError
+from ganzoo.evaluation import features
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,7 @@ class Noise:
         return np.random.default_rng(seed).uniform(-1, 1, (num, 8, 8, 1)).astype("float32")
 
 
-class OneClass(evaluate.RealSampler):
+class OneClass(evaluation.RealSampler):
     def sample(self, num, seed=None, labels=None):
         threes = self.x[self.y == 3]
         self.last_labels = None
@@ -40,8 +41,8 @@ def test_shipped_digits_classifier_is_accurate():
 
 def test_real_digits_score_near_zero_and_noise_and_one_class_far_worse():
     scores = {
-        name: evaluate.evaluate(sampler, "digits", ["fid", "is", "pr"], num_samples=360)["metrics"]
-        for name, sampler in [("real", evaluate.RealSampler("digits", "test")), ("noise", Noise()),
+        name: evaluation.evaluate(sampler, "digits", ["fid", "is", "pr"], num_samples=360)["metrics"]
+        for name, sampler in [("real", evaluation.RealSampler("digits", "test")), ("noise", Noise()),
                               ("one_class", OneClass("digits", "test"))]
     }
     assert scores["real"]["fid"] < 5
@@ -52,7 +53,7 @@ def test_real_digits_score_near_zero_and_noise_and_one_class_far_worse():
 
 
 def test_result_is_stamped():
-    result = evaluate.evaluate(evaluate.RealSampler("digits", "test"), "digits", ["fid", "kid"],
+    result = evaluation.evaluate(evaluation.RealSampler("digits", "test"), "digits", ["fid", "kid"],
                                num_samples=100, seed=3)
     stamp = result["stamp"]
     assert stamp["n_real"] == 1437 and stamp["n_fake"] == 100 and stamp["seed"] == 3
@@ -63,9 +64,9 @@ def test_result_is_stamped():
 
 def test_real_features_are_cached(monkeypatch):
     extractor = features.get_extractor("digits")
-    first = evaluate.real_features("digits", "train", extractor, 500)
+    first = evaluation.real_features("digits", "train", extractor, 500)
     monkeypatch.setattr(data, "load_numpy", lambda *a, **k: pytest.fail("cache missed"))
-    second = evaluate.real_features("digits", "train", extractor, 500)
+    second = evaluation.real_features("digits", "train", extractor, 500)
     np.testing.assert_array_equal(first[0], second[0])
     np.testing.assert_array_equal(first[2], second[2])
 
@@ -81,7 +82,7 @@ def test_conditional_metrics_use_requested_labels():
             by_class = [self.x[self.y == label] for label in range(10)]
             return np.stack([by_class[label][i % len(by_class[label])] for i, label in enumerate(labels)])
 
-    metrics = evaluate.evaluate(PerfectConditional(), "digits", ["acc", "intra_fid"], num_samples=200)
+    metrics = evaluation.evaluate(PerfectConditional(), "digits", ["acc", "intra_fid"], num_samples=200)
     assert metrics["metrics"]["acc"] > 0.97 and metrics["metrics"]["intra_fid"] < 30
 
 
@@ -130,7 +131,7 @@ def test_mode_metrics_for_points():
             centers, _ = data.mixture_spec("ring8")
             return centers[np.arange(num) % 4]  # half the modes, exactly on centre
 
-    result = evaluate.evaluate(Centers(), "ring8")
+    result = evaluation.evaluate(Centers(), "ring8")
     assert result["metrics"]["modes_covered"] == 4 and result["metrics"]["high_quality"] == 1.0
     np.testing.assert_allclose(result["metrics"]["reverse_kl"], np.log(2))
 

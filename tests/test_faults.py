@@ -97,7 +97,7 @@ def _wait_for(predicate, timeout=120, poll=0.002):
 
 def _writing(workdir):
     directory = checkpoints.checkpoint_dir(workdir)
-    return os.path.isdir(directory) and any(n.startswith(".tmp-") for n in os.listdir(directory))
+    return os.path.isdir(directory) and any(n.startswith(".") and ".tmp-" in n for n in os.listdir(directory))
 
 
 def test_kill_9_at_five_moments_then_resume(tmp_path):

@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 import ganzoo
+import ganzoo.models
 from ganzoo import data, losses
 
 SHAPE = (28, 28, 1)
@@ -248,7 +249,7 @@ def run(quick):
         if name == "dcgan":
             continue
         keras.utils.set_random_seed(0)
-        kwargs = {"num_classes": 10} if ganzoo.registry.get_model_class(name).conditional else {}
+        kwargs = {"num_classes": 10} if ganzoo.models.get_model_class(name).conditional else {}
         m = ganzoo.create_model(name, data_shape=SHAPE, seed=0, **kwargs)
         m.compile()
         dataset = None

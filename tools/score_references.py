@@ -19,7 +19,8 @@ if _REPO_ROOT not in sys.path:
 
 import numpy as np
 
-from ganzoo import data, evaluate, features
+from ganzoo import data, evaluation
+from ganzoo.evaluation import features
 
 
 class Noise:
@@ -32,7 +33,7 @@ class Noise:
         return np.random.default_rng(seed).uniform(-1, 1, (num, *self.shape)).astype("float32")
 
 
-class OneClass(evaluate.RealSampler):
+class OneClass(evaluation.RealSampler):
     def __init__(self, dataset, split, label):
         super().__init__(dataset, split)
         self.x, self.y = self.x[self.y == label], self.y[self.y == label]
@@ -48,7 +49,7 @@ def main(argv=None):
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--extractor", default="auto")
     args = parser.parse_args(argv)
-    held_out = evaluate.RealSampler(args.dataset, "test")
+    held_out = evaluation.RealSampler(args.dataset, "test")
     n = len(held_out.x)
     name = features.default_extractor_name(args.dataset) if args.extractor == "auto" else args.extractor
     x, y, info = data.load_numpy(args.dataset, "test")
@@ -57,7 +58,7 @@ def main(argv=None):
                "n_fake": n}
     for label, sampler in [("real_held_out", held_out), ("uniform_noise", Noise(info.shape)),
                            ("single_class_3", OneClass(args.dataset, "test", 3))]:
-        metrics = evaluate.evaluate(sampler, args.dataset, ["fid", "is"], extractor=name, num_samples=n)
+        metrics = evaluation.evaluate(sampler, args.dataset, ["fid", "is"], extractor=name, num_samples=n)
         results[label] = {k: round(v, 3) for k, v in metrics["metrics"].items()}
     print(json.dumps(results, indent=2))
     return 0

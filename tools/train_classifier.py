@@ -13,7 +13,7 @@ import sys
 from absl import flags
 
 from ganzoo import cli
-from ganzoo.classifier import train_classifier
+from ganzoo.evaluation.classifier import train_classifier
 
 
 def make_flags():

@@ -6,13 +6,11 @@ accuracy of conditional samples. `tools/train_classifier.py` trains one for
 any labelled dataset `ganzoo.data` loads; the `digits` one ships in the package.
 """
 
-import os
-
 import keras
 import numpy as np
 from keras import layers
 
-from ganzoo import data
+from ganzoo import data, fileio
 from ganzoo.errors import GanzooError
 
 FEATURES_LAYER = "features"
@@ -71,8 +69,6 @@ def train_classifier(dataset, out, epochs=40, batch_size=64, seed=0, data_dir=No
                 validation_data=(x_test, y_test))
     predictions = np.argmax(model.predict(x_test, batch_size=256, verbose=0), axis=1)
     accuracy = float(np.mean(predictions == y_test))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(out)), f".tmp-{os.getpid()}-classifier.keras")
-    model.save(tmp)
-    os.replace(tmp, out)
+    with fileio.atomic_output(out) as tmp:
+        model.save(tmp)
     return model, accuracy

@@ -1,4 +1,4 @@
-"""Keras callbacks that `ganzoo.train` attaches to `model.fit`."""
+"""Keras callbacks that `ganzoo.training.train` attaches to `model.fit`."""
 
 import csv
 import json
@@ -130,41 +130,32 @@ class SampleGrid(keras.callbacks.Callback):
         self.write()
 
 
-class Evaluator(keras.callbacks.Callback):
+class EvaluateEvery(keras.callbacks.Callback):
     """Scores the generator every `every` steps (and at the start) with
-    `ganzoo.evaluate.evaluate`, logs the result with the losses, appends it to
+    `evaluate_fn(model) -> {"metrics", "stamp", "score"}` (higher score is
+    better), logs the metrics with the losses, appends each result to
     `evaluations.jsonl` and keeps the best weights in `checkpoints/best.keras`.
 
-    Images are scored by FID (lower is better); 2-D mixtures by modes covered,
-    then the share of high-quality samples (higher is better).
+    Training does not know how to evaluate: the command that trains passes the
+    function in (`ganzoo.evaluation.scorer_for`).
     """
 
-    def __init__(self, workdir, dataset, every, num_samples=None, seed=0, guard=None, **evaluate_kwargs):
+    def __init__(self, workdir, every, evaluate_fn, guard=None):
         super().__init__()
-        self.workdir, self.dataset, self.every = workdir, dataset, every
-        self.num_samples, self.seed, self.guard = num_samples, seed, guard
-        self.evaluate_kwargs = evaluate_kwargs
+        self.workdir, self.every, self.evaluate_fn, self.guard = workdir, every, evaluate_fn, guard
         self.latest = {}
         self.best = None
 
-    def _score(self, values):
-        if "fid" in values:
-            return -values["fid"]
-        return (values["modes_covered"], values["high_quality"])
-
     def evaluate(self):
-        from ganzoo.evaluate import evaluate
-
         step = self.model.step
-        result = evaluate(self.model, self.dataset, None if self.model.data_shape == (2,) else ["fid"],
-                          num_samples=self.num_samples, seed=self.seed, **self.evaluate_kwargs)
+        result = dict(self.evaluate_fn(self.model))
+        score = result.pop("score")
         values = {k: float(v) for k, v in result["metrics"].items() if isinstance(v, (int, float))}
         self.latest = values
         with open(os.path.join(self.workdir, "evaluations.jsonl"), "a") as f:
             f.write(json.dumps({"step": step, **result}) + "\n")
         for key, value in values.items():
             write_scalar(f"eval/{key}", value, step)
-        score = self._score(values)
         diverged = self.guard is not None and self.guard.failure is not None
         if step > 0 and not diverged and (self.best is None or score > self.best):
             self.best = score

@@ -25,7 +25,8 @@ import tensorflow as tf
 
 from ganzoo.errors import GanzooError
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# The shipped classifiers stay in ganzoo/classifiers/, where setup.py packages them.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED_CLASSIFIERS = {"digits": os.path.join(PACKAGE_DIR, "classifiers", "digits.keras")}
 RESIZE_METHOD = "bilinear"
 
