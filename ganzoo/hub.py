@@ -20,49 +20,29 @@ export and come with its sha256; it is downloaded once with
 
 import copy
 import hashlib
-import json
 import os
 import re
 import urllib.parse
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo.errors import GanzooError
+from ganzoo.distribute import PRECISIONS, precision
+from ganzoo.errors import GanzooError, check_choice, first_line, os_reason
+from ganzoo.images import to_uint8 as _to_uint8
+from ganzoo.models import create_model, get_model_class
+from ganzoo.savedmodel.format import (
+    GENERATE_SIGNATURE,
+    SERVING_SIGNATURE,
+    metadata_path,
+    output_key,
+    read_metadata,
+)
 
-# The export format (written by `ganzoo.export`, read here).
-FORMAT = "ganzoo-generator"
-METADATA_FILE = os.path.join("assets", "ganzoo.json")
-SERVING_SIGNATURE = "serving_default"
-GENERATE_SIGNATURE = "generate"
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-def output_key(data_shape):
-    """`"images"` for (H, W, C) data, `"samples"` for vectors."""
-    return "images" if len(data_shape) == 3 else "samples"
-
-
-def metadata_path(path):
-    """Where the export at `path` keeps its ganzoo.json."""
-    return os.path.join(path, METADATA_FILE)
-
-
-def read_metadata(path):
-    """The `ganzoo.json` dict of the export at `path` (one-line error if unreadable)."""
-    file = metadata_path(path)
-    if not os.path.isfile(file):
-        raise GanzooError(f"{path} is not a ganzoo generator: no {METADATA_FILE}")
-    try:
-        with open(file, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:
-        raise GanzooError(f"cannot read {file}: {str(e).splitlines()[0]}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise GanzooError(f"{path} is not a ganzoo generator: {file} has no format {FORMAT!r}")
-    return meta
 
 
 def list_pretrained():
@@ -130,8 +110,6 @@ class Generator:
 
     def latents(self, num, seed=None):
         """`num` standard-normal latents, the same ones `GAN.sample(num, seed=seed)` uses."""
-        import keras
-
         num = _count("num", num)
         z = keras.random.normal((num, self.latent_dim), seed=seed)
         return np.asarray(keras.ops.convert_to_numpy(z), dtype="float32")
@@ -176,11 +154,6 @@ class Generator:
         the export's model config under the policy (e.g. `mixed_bfloat16`, the
         fast path on CPUs with AMX) and given the export's weights.
         """
-        from ganzoo.config import PRECISIONS
-        from ganzoo.distribute import precision
-        from ganzoo.errors import check_choice
-        from ganzoo.registry import create_model, get_model_class
-
         check_choice("precision", policy, PRECISIONS)
         if policy == "float32":
             return self
@@ -236,9 +209,7 @@ class Generator:
     @staticmethod
     def to_uint8(images):
         """Images in [-1, 1] as uint8 pixels in [0, 255]."""
-        from ganzoo.images import to_uint8
-
-        return to_uint8(images)
+        return _to_uint8(images)
 
 
 def _count(name, value, minimum=0):
@@ -304,8 +275,7 @@ def load_path(path):
     try:
         loaded = tf.saved_model.load(path)
     except Exception as e:  # noqa: BLE001 (TensorFlow raises many types for bad files)
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GanzooError(f"cannot load the SavedModel {path}: {first}") from None
+        raise GanzooError(f"cannot load the SavedModel {path}: {first_line(e)}") from None
     if SERVING_SIGNATURE not in loaded.signatures:
         raise GanzooError(f"{path} is not a ganzoo generator: no {SERVING_SIGNATURE!r} "
                           "signature")
@@ -338,8 +308,6 @@ def download(url, sha256, cache_dir=None):
 
     Returns the export directory inside the unpacked archive.
     """
-    import keras
-
     if sha256 is None:
         raise GanzooError(f"loading {url} needs its checksum; accepted: load(url, sha256=HEX)")
     if not isinstance(sha256, str) or not _SHA256.match(sha256):
@@ -352,7 +320,7 @@ def download(url, sha256, cache_dir=None):
         try:
             os.makedirs(os.path.expanduser(cache_dir), exist_ok=True)
         except OSError as e:
-            raise GanzooError(f"cannot use cache_dir {cache_dir}: {e.strerror or e}") from None
+            raise GanzooError(f"cannot use cache_dir {cache_dir}: {os_reason(e)}") from None
     try:
         extracted = keras.utils.get_file(
             fname=name, origin=url, file_hash=sha256, hash_algorithm="sha256", extract=True,
@@ -360,21 +328,18 @@ def download(url, sha256, cache_dir=None):
         )
     except ValueError as e:
         if "hash" not in str(e):
-            raise GanzooError(f"cannot download {url}: {str(e).splitlines()[0]}") from None
+            raise GanzooError(f"cannot download {url}: {first_line(e)}") from None
         raise GanzooError(
             f"checksum mismatch for {url}: sha256 {_discard(name, subdir, cache_dir)}, "
             f"expected {sha256}; refused"
         ) from None
     except Exception as e:  # noqa: BLE001 (get_file raises bare Exceptions for URL errors)
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GanzooError(f"cannot download {url}: {first}") from None
+        raise GanzooError(f"cannot download {url}: {first_line(e)}") from None
     return _find_export(extracted, url)
 
 
 def _discard(name, subdir, cache_dir):
     """Delete the rejected download; its sha256 (or "unknown")."""
-    import keras
-
     base = os.path.expanduser(cache_dir) if cache_dir else keras.config.keras_home()
     if not os.access(base, os.W_OK):
         base = os.path.join("/tmp", ".keras")

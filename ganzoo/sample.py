@@ -21,8 +21,8 @@ import sys
 import numpy as np
 from absl import flags
 
-from ganzoo import cli, hub, images
-from ganzoo.errors import GanzooError
+from ganzoo import cli, data, hub, images
+from ganzoo.errors import GanzooError, first_line, os_reason
 
 
 def grid_samples(generator, num=64, seed=0, label=None):
@@ -84,7 +84,7 @@ def from_latents(generator, path, label=None):
     try:
         stored = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise GanzooError(f"cannot read latents from {path}: {str(e).splitlines()[0]}") from None
+        raise GanzooError(f"cannot read latents from {path}: {first_line(e)}") from None
     y = None
     if isinstance(stored, np.lib.npyio.NpzFile):
         with stored:
@@ -112,8 +112,6 @@ def reference_points(generator, max_examples=2000):
     dataset = generator.metadata.get("dataset")
     if generator.data_shape != (2,) or not dataset:
         return None
-    from ganzoo import data
-
     try:
         return data.load_numpy(dataset, "test", max_examples=max_examples)[0]
     except (GanzooError, OSError):
@@ -130,7 +128,7 @@ def write_png(generator, samples, path, columns=None):
     except ValueError as e:
         raise GanzooError(f"cannot draw {generator.name!r} samples: {e}") from None
     except OSError as e:
-        raise GanzooError(f"cannot write {path}: {e.strerror or e}") from None
+        raise GanzooError(f"cannot write {path}: {os_reason(e)}") from None
 
 
 def save_npz(path, x, z, labels=None):
@@ -141,7 +139,7 @@ def save_npz(path, x, z, labels=None):
         with open(path, "wb") as f:
             np.savez(f, **arrays)
     except OSError as e:
-        raise GanzooError(f"cannot write {path}: {e.strerror or e}") from None
+        raise GanzooError(f"cannot write {path}: {os_reason(e)}") from None
     return path
 
 

@@ -161,8 +161,7 @@ def test_evaluate_cli_on_a_pretrained_model_prints_a_stamped_table(capsys, tmp_p
 
 
 def test_evaluate_cli_writes_results_into_an_exported_model(tmp_path, capsys):
-    from ganzoo.export import export_generator
-    from ganzoo.hub import read_metadata
+    from ganzoo.savedmodel import export_generator, read_metadata
 
     config = TrainConfig(model="cgan", steps=2, batch_size=16, steps_per_epoch=2,
                          hparams=tiny_hparams("cgan"))

@@ -17,7 +17,7 @@ import tensorflow as tf
 from conftest import tiny_hparams
 
 import ganzoo
-from ganzoo import export, sample, train
+from ganzoo import export, fileio, sample, savedmodel, train
 from ganzoo.config import TrainConfig
 from ganzoo.errors import GanzooError
 
@@ -69,7 +69,8 @@ def exports(tmp_path_factory):
         key = name if len(shape) == 3 else f"{name}-points"
         model = make_model(name, shape)
         path = str(root / key)
-        export.export_generator(model, path, {"dataset": "digits" if len(shape) == 3 else "ring8"})
+        dataset = "digits" if len(shape) == 3 else "ring8"
+        savedmodel.export_generator(model, path, {"dataset": dataset})
         made[key] = (model, path)
     return made
 
@@ -172,14 +173,14 @@ def test_variables_are_stored_once(name, hparams, tmp_path):
     extra = {"num_classes": 10} if name == "cgan" else {}
     model = ganzoo.create_model(name, data_shape=(8, 8, 1), **hparams, **extra)
     path = str(tmp_path / "g")
-    export.export_generator(model, path)
-    weights = export.weight_bytes(model.generator)
+    savedmodel.export_generator(model, path)
+    weights = savedmodel.weight_bytes(model.generator)
     stored = [(key, shape) for key, shape in tf.train.list_variables(
         os.path.join(path, "variables", "variables")) if "OBJECT_GRAPH" not in key]
     assert len(stored) == len(model.generator.weights)
     assert sum(4 * int(np.prod(shape)) for _, shape in stored) == weights
     # The data file holds the weights once plus a small object graph; twice would be 2x.
-    size = export.variables_bytes(path)
+    size = savedmodel.variables_bytes(path)
     assert weights <= size <= 1.05 * weights + 4096, (size, weights)
 
 
@@ -343,7 +344,7 @@ def bad_exports(exports, tmp_path_factory):
     unsigned = str(root / "unsigned")  # ganzoo.json but no serving signature
     tf.saved_model.save(tf.Module(), unsigned)
     os.makedirs(os.path.join(unsigned, "assets"), exist_ok=True)
-    shutil.copy(export.metadata_path(exports["wgan_gp"][1]), export.metadata_path(unsigned))
+    shutil.copy(savedmodel.metadata_path(exports["wgan_gp"][1]), savedmodel.metadata_path(unsigned))
     np.save(root / "z.npy", np.zeros((4, 3), "float32"))
     archive = _archive(exports["wgan_gp"][1], str(root / "g.tar.gz"), "tar.gz")
     return {"plain": plain, "unsigned": unsigned, "z": str(root / "z.npy"),
@@ -427,7 +428,7 @@ def test_library_errors_are_one_line(exports, tmp_path):
         (lambda: generator.sample(2), "is conditional; accepted: labels from 0 to 9"),
         (lambda: ganzoo.load("http://example.org/x.tar.gz", sha256="xyz"), "bad sha256"),
         (lambda: ganzoo.load("http://example.org/x.bin", sha256="a" * 64), "archive of an export"),
-        (lambda: export.export_generator(exports["cgan"][0], str(tmp_path)),
+        (lambda: savedmodel.export_generator(exports["cgan"][0], str(tmp_path)),
          "exists and is not a ganzoo export"),
     ]
     for call, message in cases:
@@ -454,23 +455,23 @@ def _interrupt_save(monkeypatch):
 def test_interrupted_export_keeps_the_old_one(tmp_path, monkeypatch):
     old_model, new_model = make_model("dcgan", seed=1), make_model("dcgan", seed=2)
     path = str(tmp_path / "g")
-    export.export_generator(old_model, path, {"name": "old"})
+    savedmodel.export_generator(old_model, path, {"name": "old"})
     before = ganzoo.load(path).sample(3, seed=0)
     _interrupt_save(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
-        export.export_generator(new_model, path, {"name": "new"})
+        savedmodel.export_generator(new_model, path, {"name": "new"})
     generator = ganzoo.load(path)
     assert generator.name == "old"
     np.testing.assert_array_equal(generator.sample(3, seed=0), before)
     assert os.listdir(tmp_path) == ["g"]
     with pytest.raises(KeyboardInterrupt):
-        export.export_generator(new_model, str(tmp_path / "fresh"))
+        savedmodel.export_generator(new_model, str(tmp_path / "fresh"))
     assert os.listdir(tmp_path) == ["g"]
 
 
 def test_failed_swap_puts_the_old_export_back(tmp_path, monkeypatch):
     path = str(tmp_path / "g")
-    export.export_generator(make_model("vanilla"), path, {"name": "old"})
+    savedmodel.export_generator(make_model("vanilla"), path, {"name": "old"})
     real_rename = os.rename
 
     def rename(src, dst):
@@ -480,7 +481,7 @@ def test_failed_swap_puts_the_old_export_back(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "rename", rename)
     with pytest.raises(GanzooError, match="cannot write export .*No space left on device"):
-        export.export_generator(make_model("vanilla", seed=5), path, {"name": "new"})
+        savedmodel.export_generator(make_model("vanilla", seed=5), path, {"name": "new"})
     assert ganzoo.load(path).name == "old" and os.listdir(tmp_path) == ["g"]
 
 
@@ -490,14 +491,14 @@ def test_successful_export_replaces_and_leaves_no_temporaries(tmp_path):
     dead.wait()
     stale = tmp_path / f".g.tmp-{dead.pid}-abc"  # left by an export that was killed
     stale.mkdir()
-    export.export_generator(make_model("vanilla", seed=1), path, {"name": "first"})
-    export.export_generator(make_model("vanilla", seed=2), path, {"name": "second"})
+    savedmodel.export_generator(make_model("vanilla", seed=1), path, {"name": "first"})
+    savedmodel.export_generator(make_model("vanilla", seed=2), path, {"name": "second"})
     assert os.listdir(tmp_path) == ["g"]
     assert ganzoo.load(path).name == "second"
     assert oct(os.stat(path).st_mode & 0o777) != oct(0o700)
     # Killed between renaming the old export aside and the new one in: it comes back.
     os.rename(path, tmp_path / f".g.old-{dead.pid}-xyz")
-    export.remove_stale_staging(path)
+    fileio.remove_stale(path)
     assert os.listdir(tmp_path) == ["g"] and ganzoo.load(path).name == "second"
 
 
@@ -512,7 +513,7 @@ def test_workdir_export_metadata_round_trip(tmp_path, capsys):
     code, stdout, err = run_cli(export.main, [f"--workdir={result.workdir}", f"--out={out}"], capsys)
     assert code == 0, err
     assert stdout.startswith(f"exported the cgan generator (step 2) from {result.workdir}")
-    meta = export.read_metadata(out)
+    meta = savedmodel.read_metadata(out)
     with open(os.path.join(result.workdir, "config.json")) as f:
         assert meta["train_config"] == json.load(f)
     assert meta["model_config"] == json.loads(json.dumps(result.model.get_config()))
@@ -526,14 +527,14 @@ def test_workdir_export_metadata_round_trip(tmp_path, capsys):
     np.testing.assert_allclose(generator.sample(4, seed=0, labels=2),
                                result.model.sample(4, labels=2, seed=0), atol=1e-6)
 
-    export.write_model_card(out)
-    new = export.update_metadata(out, evaluation={"fid": 12.5, "label_accuracy": 0.9})
+    savedmodel.write_model_card(out)
+    new = savedmodel.update_metadata(out, evaluation={"fid": 12.5, "label_accuracy": 0.9})
     assert new == {**meta, "evaluation": {"fid": 12.5, "label_accuracy": 0.9}}
-    assert export.read_metadata(out) == new
+    assert savedmodel.read_metadata(out) == new
     assert os.listdir(os.path.join(out, "assets")) == ["ganzoo.json"]
     assert "- fid: 12.5" in read_text(os.path.join(out, "MODEL_CARD.md"))
     with pytest.raises(GanzooError, match="is not a ganzoo generator: no assets/ganzoo.json"):
-        export.update_metadata(str(tmp_path / "run"), evaluation={})
+        savedmodel.update_metadata(str(tmp_path / "run"), evaluation={})
 
 
 # -- sampling command --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import tensorflow as tf
 import ganzoo
 import ganzoo.models
 from ganzoo import data, losses
+from ganzoo.savedmodel import export_generator
 
 SHAPE = (28, 28, 1)
 BATCH = 64
@@ -175,8 +176,6 @@ def input_pipeline_wait(steps, warmup, trials):
 
 def sampling_ratio(repeats):
     """SavedModel sampling throughput over in-process generation (same generator)."""
-    from ganzoo.export import export_generator
-
     model = dcgan()
     z = np.random.default_rng(0).normal(size=(256, model.latent_dim)).astype("float32")
     generate = tf.function(lambda z: model.generator(z, training=False))

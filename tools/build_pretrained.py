@@ -32,8 +32,9 @@ if _REPO_ROOT not in sys.path:
 
 import tensorflow as tf
 
-from ganzoo import export, hub, sample
+from ganzoo import hub, sample, savedmodel
 from ganzoo.config import make_config
+from ganzoo.fileio import atomic_write
 from ganzoo.train import train
 
 SEED = 0
@@ -125,25 +126,19 @@ def build(name, out_root, workdir_root, steps=None):
     }
     if name in NOTES:
         card["notes"] = NOTES[name]
-    meta = export.build_metadata(
+    meta = savedmodel.build_metadata(
         result.model, {"name": name, "train_config": config.to_dict(), "model_card": card})
-    staging = export.staging_directory(out)
-    try:
-        export.write_savedmodel(result.model, staging, meta)
+    with savedmodel.staged_export(out) as staging:
+        savedmodel.write_savedmodel(result.model, staging, meta)
         generator = hub.load_path(staging)
         # 2-D points: enough of them to show the modes in a scatter plot.
         num = 2000 if generator.data_shape == (2,) else 64
         x, _, _, columns = sample.grid_samples(generator, num=num, seed=SEED)
         sample.write_png(generator, x, os.path.join(staging, "samples.png"), columns)
-        export.write_model_card(staging, meta)
-        export.fsync_tree(staging)
-        export.replace_directory(staging, out)
-    finally:
-        if os.path.lexists(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+        savedmodel.write_model_card(staging, meta)
     size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
     print(f"[{name}] exported to {out} ({size / 1e6:.2f} MB)", flush=True)
-    return export.read_metadata(out)
+    return savedmodel.read_metadata(out)
 
 
 def write_readme(out_root):
@@ -162,9 +157,9 @@ def write_readme(out_root):
     ]
     for name in sorted(os.listdir(out_root)):
         path = os.path.join(out_root, name)
-        if not os.path.isfile(export.metadata_path(path)):
+        if not os.path.isfile(savedmodel.metadata_path(path)):
             continue
-        meta = export.read_metadata(path)
+        meta = savedmodel.read_metadata(path)
         card = meta.get("model_card") or {}
         seconds = card.get("training_seconds")
         time_text = f"{seconds / 60:.1f} min" if seconds and seconds >= 60 else (
@@ -173,11 +168,7 @@ def write_readme(out_root):
             f"| [{name}]({name}/MODEL_CARD.md) | {meta['model']} | {meta['dataset']} | "
             f"{meta['steps']} | {time_text} | ![{name}]({name}/samples.png) |"
         )
-    path = os.path.join(out_root, "README.md")
-    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(f"{path}.tmp", path)
-    return path
+    return atomic_write(os.path.join(out_root, "README.md"), "\n".join(lines) + "\n")
 
 
 def main(argv=None):
