@@ -40,6 +40,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "ruff"],
+        # import-linter checks the layer contract in setup.cfg (tests/test_layers.py).
+        "test": ["pytest>=7", "hypothesis>=6", "ruff", "import-linter>=2.1"],
     },
 )

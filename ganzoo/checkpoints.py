@@ -104,8 +104,8 @@ def newest_loadable(workdir, load):
             f"({'; '.join(failures[:3])}); accepted: checkpoints of the same model and settings "
             "(move these away to start afresh)"
         )
-    raise GanzooError(f"no checkpoint in workdir {os.path.abspath(workdir)}; accepted: a workdir "
-                      "that python -m ganzoo.train has checkpointed into")
+    raise GanzooError(f"workdir {os.path.abspath(workdir)} has no checkpoint; accepted: a workdir "
+                      "that `python -m ganzoo.train` has checkpointed")
 
 
 def restore_latest(model, workdir):

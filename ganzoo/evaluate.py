@@ -47,12 +47,10 @@ def _open_generator(fv):
         raise GanzooError("give exactly one of --model_path, --pretrained, --workdir")
     if fv["workdir"].value:
         workdir = fv["workdir"].value
-        path = checkpoints.latest_checkpoint(workdir)
-        if path is None:
-            raise GanzooError(f"no checkpoint in workdir {workdir}")
+        model, _ = checkpoints.load_latest(workdir)
         with open(os.path.join(workdir, "config.json")) as f:
             dataset = json.load(f)["dataset"]
-        return checkpoints.load_model(path), dataset
+        return model, dataset
     generator = hub.load(fv["model_path"].value or fv["pretrained"].value)
     meta = generator.metadata
     return generator, meta.get("dataset") or meta.get("train_config", {}).get("dataset")

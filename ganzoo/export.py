@@ -42,16 +42,16 @@ def export_workdir(out, workdir=None, checkpoint=None, metadata=None):
                               "--checkpoint=FILE.keras")
         if not os.path.isdir(workdir):
             raise GanzooError(f"no such workdir: {workdir}")
-        checkpoint = checkpoints.latest_checkpoint(workdir)
-        if checkpoint is None:
-            raise GanzooError(f"workdir {workdir} has no checkpoint; accepted: a workdir "
-                              "that `python -m ganzoo.train` has checkpointed")
-    elif workdir is None:
-        # RUN/checkpoints/ckpt-N.keras: the run's config is two levels up.
-        parent = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint)))
-        workdir = parent if os.path.isfile(os.path.join(parent, "config.json")) else None
-    check_replaceable(out)  # fail before loading the checkpoint
-    model = checkpoints.load_model(checkpoint)
+        check_replaceable(out)  # fail before loading the checkpoint
+        # The newest checkpoint that loads: a damaged newer one is skipped, and logged.
+        model, checkpoint = checkpoints.load_latest(workdir)
+    else:
+        if workdir is None:
+            # RUN/checkpoints/ckpt-N.keras: the run's config is two levels up.
+            parent = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint)))
+            workdir = parent if os.path.isfile(os.path.join(parent, "config.json")) else None
+        check_replaceable(out)
+        model = checkpoints.load_model(checkpoint)
     extra = dict(metadata or {})
     if workdir is not None and "train_config" not in extra:
         extra["train_config"] = _read_train_config(workdir)

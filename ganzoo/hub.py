@@ -157,7 +157,7 @@ class Generator:
         check_choice("precision", policy, PRECISIONS)
         if policy == "float32":
             return self
-        names = get_model_class(self.model).hyperparameter_names()
+        names = ["data_shape", *get_model_class(self.model).hyperparameter_names()]
         config = {k: v for k, v in (self.metadata.get("model_config") or {}).items() if k in names}
         with precision(policy):
             network = create_model(self.model, **config).generator

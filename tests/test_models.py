@@ -193,3 +193,29 @@ def test_wgan_gp_critic_updates_each_take_their_own_real_batch(monkeypatch):
     assert alphas.min() >= 0 and alphas.max() <= 1  # uniform, not normal
     assert 0.35 < alphas.mean() < 0.65 and alphas.std() > 0.2
     assert model.d_optimizer.iterations.numpy() == 5 and model.g_optimizer.iterations.numpy() == 1
+
+
+def test_every_hyperparameter_is_declared_with_a_rule(model_name):
+    import inspect
+
+    from ganzoo import checks
+    from ganzoo.models.hyperparameters import Hyperparameter
+
+    cls = get_model_class(model_name)
+    # A variant's constructor takes the data shape; the rest is its declaration.
+    params = list(inspect.signature(cls.__init__).parameters.values())
+    assert [p.name for p in params] == ["self", "data_shape", "kwargs"]
+    declared = cls.hyperparameters()
+    assert all(isinstance(hp, Hyperparameter) and isinstance(hp.rule, checks.Rule) and hp.doc
+               for hp in declared.values())
+    for name, hp in declared.items():
+        assert hp.rule(hp.default), (name, hp.default, hp.rule.accepted)
+    config = make(model_name).get_config()
+    assert set(config) - {"name", "trainable", "dtype", "data_shape"} == set(declared)
+
+
+def test_a_hyperparameter_without_a_rule_is_refused():
+    from ganzoo.models.hyperparameters import Hyperparameter
+
+    with pytest.raises(TypeError, match="checks.Rule"):
+        Hyperparameter(3, None, "a size")
