@@ -59,11 +59,11 @@ def _run_name(model, seed):
     return f"{model}-seed{seed}"
 
 
-def split_overrides(models, overrides):
+def split_overrides(models, overrides, skip_foreign=False):
     """`--set` strings -> typed `(config fields, {model: hyperparameters})`.
 
     A config field applies to every run, a hyperparameter to the models that
-    have it; a key that applies to none of `models` is refused.
+    have it; a key that applies to none of `models` is refused (or skipped).
     """
     fields, hparams = {}, {model: {} for model in models}
     for item in overrides:
@@ -72,6 +72,8 @@ def split_overrides(models, overrides):
             fields.update(config.parse_overrides(models[0], [item])[0])
             continue
         takers = [m for m in models if key in config.model_hyperparameters(m)]
+        if not takers and skip_foreign:
+            continue
         if not takers:
             raise GanzooError(
                 f"--set {key} applies to none of {', '.join(models)}; accepted: a config field "
@@ -103,18 +105,24 @@ def _train_seconds(run_dir):
         return round(sum(float(row["seconds"]) for row in csv.DictReader(f)), 2)
 
 
-def run_one(model, seed, protocol, workdir, **config_fields):
-    """Train (or resume) one run and evaluate it; the run's result dict."""
+def run_one(model, seed, protocol, workdir, hparams=None, **config_fields):
+    """Train (or resume) one run and evaluate it; the run's result dict.
+
+    `hparams` and `config_fields` are typed values (see `split_overrides`);
+    without `hparams`, the protocol's `--set` items that apply to `model` are used.
+    """
+    if hparams is None:
+        fields, by_model = split_overrides([model], protocol.overrides, skip_foreign=True)
+        hparams, config_fields = by_model[model], {**config_fields, **fields}
     run_dir = os.path.join(workdir, "runs", _run_name(model, seed))
     result_path = os.path.join(run_dir, "result.json")
     if os.path.exists(result_path):
         with open(result_path) as f:
             return json.load(f)
-    fields, hparams = split_overrides([model], protocol.overrides)
     run_config = config.make_config(
         model=model, dataset=protocol.dataset, steps=protocol.steps, seed=seed,
-        eval_every=protocol.eval_every, eval_samples=protocol.eval_samples,
-        hparams=hparams[model], **{**config_fields, **fields},
+        eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
+        **config_fields,
     )
     outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
     final = evaluation.evaluate(
@@ -287,13 +295,15 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every or max(steps // 10, 1), eval_samples,
                         overrides=tuple(overrides),
                         final_samples=baseline["stamp"]["n_fake"] if baseline else None)
+    fields, hparams = split_overrides(models, overrides)
+    run_fields = {**config_fields, **fields}
     os.makedirs(workdir, exist_ok=True)
     total = len(models) * len(seeds)
     runs, started = [], time.time()
     for i, (model, seed) in enumerate((m, s) for m in models for s in seeds):
         logging.info("[%d/%d] %s seed %d (%.0f s so far)", i + 1, total, model, seed, time.time() - started)
         print(f"[{i + 1}/{total}] {model} seed {seed}", flush=True)
-        runs.append(run_one(model, seed, protocol, workdir, **config_fields))
+        runs.append(run_one(model, seed, protocol, workdir, hparams[model], **run_fields))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
     summary = summarize(runs, columns)
     if baseline:

@@ -172,7 +172,10 @@ def test_compare_cli_refuses_bad_input_in_one_line(models, seeds, steps, monkeyp
     lines = err.strip().splitlines()
     assert "Traceback" not in err and len(lines) == 1
     seeds_valid = all(expected_int(s, 0) is not None for s in seeds) and "" not in seeds
-    valid = "nope" not in models and expected_int(steps, 1) is not None and seeds_valid
+    # Repeated models or seeds would run duplicates: refused too.
+    seeds_valid = seeds_valid and len({expected_int(s, 0) for s in seeds}) == len(seeds)
+    valid = ("nope" not in models and len(set(models)) == len(models)
+             and expected_int(steps, 1) is not None and seeds_valid)
     if valid:
         assert code == 1 and "ReachedCompare" in lines[0]
     else:
