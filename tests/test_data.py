@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from ganzoo import data
+from ganzoo.data import registry, tfds_source
 from ganzoo.errors import GanzooError
 
 
@@ -91,6 +92,71 @@ def test_mixtures(name, modes, radius):
 def test_mixture_spec_unknown():
     with pytest.raises(GanzooError, match="ring8"):
         data.mixture_spec("digits")
+
+
+# --- the source registry ---------------------------------------------------------
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """Sources registered inside a test vanish after it."""
+    monkeypatch.setattr(registry, "_SOURCES", dict(registry._SOURCES))
+
+
+def test_registered_sources_and_their_forms():
+    forms = data.list_sources()
+    assert forms[:5] == ["digits", "grid25", "ring8", "folder:PATH", "npz:PATH"]
+    assert forms[-1].startswith("<TFDS")
+    assert data.BUILTIN_DATASETS == ("digits", "grid25", "ring8")
+    assert data.get_source("npz").takes_path and data.get_source("digits").bundled
+    assert data.get_source("tfds").fallback and data.get_source("tfds").splits is None
+    with pytest.raises(GanzooError, match="unknown dataset source 'nope'; accepted: digits"):
+        data.get_source("nope")
+
+
+def test_a_new_source_is_one_function_and_one_registration(scratch_registry, tmp_path):
+    @data.register_source("csv", takes_path=True, splits=("train", "all"))
+    def csv(request):
+        rows = np.loadtxt(request.path, delimiter=",", ndmin=2)
+        return data.Examples(rows[:, :-1].astype(np.float32), rows[:, -1].astype(np.int64))
+
+    path = tmp_path / "points.csv"
+    path.write_text("0.5,1.5,1\n2.5,3.5,0\n4.5,5.5,1\n")
+    x, y, info = data.load_numpy(f"csv:{path}", "all")
+    np.testing.assert_array_equal(x, [[0.5, 1.5], [2.5, 3.5], [4.5, 5.5]])
+    assert y.dtype == np.int32 and list(y) == [1, 0, 1]
+    assert info == data.DatasetInfo(
+        name=f"csv:{path}", kind="points", shape=(2,), num_classes=2,
+        class_names=("0", "1"), num_examples=3, split="all",
+    )
+    ds, _ = data.load(f"csv:{path}", shuffle=False, batch_size=3)
+    np.testing.assert_array_equal(next(iter(ds))[1], [1, 0, 1])
+    assert "csv:PATH" in data.list_sources()
+    with pytest.raises(GanzooError, match="train, all"):
+        data.load(f"csv:{path}", "test")
+    with pytest.raises(GanzooError, match=r"'csv' needs a path, e.g. csv:PATH"):
+        data.load("csv")
+
+
+def test_registration_errors(scratch_registry):
+    def reader(request):
+        return data.Examples(np.zeros((1, 2), np.float32))
+
+    with pytest.raises(ValueError, match="already registered"):
+        data.register_source("digits")(reader)
+    with pytest.raises(ValueError, match="already the fallback"):
+        data.register_source("other_tfds", fallback=True)(reader)
+    for bad in ("", "a:b", " x"):
+        with pytest.raises(ValueError, match="without ':'"):
+            data.register_source(bad)
+    with pytest.raises(ValueError, match="splits"):
+        data.register_source("nosplits", splits=())
+
+
+def test_without_a_fallback_unknown_names_list_the_sources(scratch_registry):
+    del registry._SOURCES["tfds"]
+    with pytest.raises(GanzooError, match=r"unknown dataset 'mnist'; accepted: digits, .*npz:PATH"):
+        data.load("mnist")
 
 
 # --- tf.data pipeline -----------------------------------------------------------
@@ -330,7 +396,9 @@ def test_npz_missing_file_and_npy(tmp_path):
 def offline(monkeypatch):
     """Make the network probe report 'offline' and record that it ran."""
     calls = []
-    monkeypatch.setattr(data, "_network_available", lambda *a, **k: calls.append(a) or False)
+    monkeypatch.setattr(
+        tfds_source, "network_available", lambda *a, **k: calls.append(a) or False
+    )
     return calls
 
 
@@ -404,7 +472,7 @@ def test_tfds_offline_fails_fast(tmp_path, offline):
 
 def test_network_probe_is_fast_for_unreachable_host():
     start = time.monotonic()
-    assert data._network_available(("ganzoo-test.invalid",), timeout=1.0) is False
+    assert tfds_source.network_available(("ganzoo-test.invalid",), timeout=1.0) is False
     assert time.monotonic() - start < 10
 
 
