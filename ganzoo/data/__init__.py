@@ -10,6 +10,9 @@ and tests). Accepted names, one registered source each (`list_sources()`):
   ``data_dir`` and downloaded there when missing and the network is reachable
   (`tfds_source`).
 
+Labels must be able to be classes (`labels`): integers >= 0, no more classes
+than examples nor than `MAX_CLASSES`; `num_classes=N` declares sparse ones.
+
 Elements are ``(x, y)`` when the source has labels and ``x`` alone otherwise:
 ``x`` is float32, images (H, W, C) scaled to [-1, 1], points (D,) raw; ``y`` is
 an int32 scalar.
@@ -26,6 +29,7 @@ A new source is one function and one registration (see `registry`)::
 from ganzoo.data import builtin, files, tfds_source  # noqa: F401
 from ganzoo.data.builtin import mixture_spec
 from ganzoo.data.files import IMAGE_EXTENSIONS
+from ganzoo.data.labels import MAX_CLASSES
 from ganzoo.data.pipeline import ON_CORRUPT, load, load_numpy
 from ganzoo.data.registry import (
     DatasetInfo,
@@ -45,6 +49,7 @@ __all__ = [
     "BUILTIN_DATASETS",
     "DATASET_FORMS",
     "IMAGE_EXTENSIONS",
+    "MAX_CLASSES",
     "ON_CORRUPT",
     "DatasetInfo",
     "Examples",

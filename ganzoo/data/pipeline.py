@@ -11,8 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.checks import positive_int
-from ganzoo.data import pixels, registry
-from ganzoo.data.registry import DatasetInfo, Examples, Request
+from ganzoo.data import labels, pixels, registry
+from ganzoo.data.registry import DatasetInfo, Examples, Request, Stream
 from ganzoo.errors import GanzooError, check_choice
 
 ON_CORRUPT = ("skip", "error")
@@ -32,6 +32,7 @@ def load(
     drop_remainder=False,
     on_corrupt="skip",
     cache=True,
+    num_classes=None,
 ):
     """Load dataset `name` as a `tf.data.Dataset`; returns `(dataset, info)`.
 
@@ -39,9 +40,15 @@ def load(
     -> repeat -> batch -> prefetch. Deterministic for a given `seed`.
     In-memory sources are held as one array already; `cache=True` keeps a
     streaming (TFDS) source's decoded examples in memory: pass False for big ones.
+
+    Labels are checked before anything is built (`ganzoo.data.labels`); pass
+    `num_classes=N` for labels that are sparse on purpose: they must then lie
+    in [0, N) and `info.num_classes == N`.
     """
     positive_int.or_none().check("batch_size", batch_size)
-    read = _read(name, split, data_dir, image_size, on_corrupt, shuffle=shuffle, seed=seed)
+    read = _read(
+        name, split, data_dir, image_size, on_corrupt, num_classes, shuffle=shuffle, seed=seed
+    )
     if isinstance(read, Examples):
         ds, info = _from_examples(read, name, split)
     else:
@@ -66,14 +73,17 @@ def load_numpy(
     image_size=None,
     max_examples=None,
     on_corrupt="skip",
+    num_classes=None,
 ):
     """Load dataset `name` as arrays; returns `(x, y or None, info)`.
 
-    Same scaling as `load`, in the source's fixed order (no shuffling). At most
-    `max_examples` examples are returned; `info.num_examples` counts them.
+    Same scaling and label checks as `load`, in the source's fixed order (no
+    shuffling). At most `max_examples` examples are returned;
+    `info.num_examples` counts them (`info.num_classes` counts the classes of
+    the whole split).
     """
     positive_int.or_none().check("max_examples", max_examples)
-    read = _read(name, split, data_dir, image_size, on_corrupt, shuffle=False, seed=0)
+    read = _read(name, split, data_dir, image_size, on_corrupt, num_classes, shuffle=False, seed=0)
     if isinstance(read, Examples):
         x, y, info = read.x, read.y, _info(read, name, split)
         if max_examples is not None:
@@ -87,9 +97,10 @@ def load_numpy(
     return x, y, dataclasses.replace(info, num_examples=len(x))
 
 
-def _read(name, split, data_dir, image_size, on_corrupt, *, shuffle, seed):
+def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle, seed):
     """Ask the source for `split` of `name`: `Examples` (checked, resized) or a `Stream`."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
+    labels.num_classes_rule.check("num_classes", num_classes)
     source, path = registry.resolve(name)
     size = pixels.image_size(image_size)
     if source.splits is not None and split not in source.splits:
@@ -102,10 +113,20 @@ def _read(name, split, data_dir, image_size, on_corrupt, *, shuffle, seed):
     )
     read = source.read(request)
     if not isinstance(read, Examples):
-        return read
-    x, y = read.x, read.y
-    if y is not None:
-        y = np.asarray(y).astype(np.int32)
+        names = labels.declared(name, read.info.class_names, num_classes)
+        info = dataclasses.replace(read.info, num_classes=len(names), class_names=names)
+        return Stream(read.dataset, info)
+    x, y, names = read.x, read.y, ()
+    if y is None:
+        labels.declared(name, (), num_classes)  # refuses num_classes for unlabelled data
+    else:
+        if np.shape(y) != (len(x),):
+            raise GanzooError(
+                f"{name}: labels must have shape ({len(x)},), one per example,"
+                f" got {np.shape(y)}"
+            )
+        # Before any TensorFlow work: a label may not ask for a huge class table.
+        y, names = labels.checked(name, y, read.class_names, num_classes)
     if size is not None:
         if x.ndim == 2:
             raise GanzooError(
@@ -113,16 +134,12 @@ def _read(name, split, data_dir, image_size, on_corrupt, *, shuffle, seed):
             )
         if tuple(x.shape[1:3]) != size:
             x = np.asarray(pixels.resize(x, size))
-    return Examples(x, y, read.class_names)
+    return Examples(x, y, names)
 
 
 def _info(examples, name, split):
-    """The `DatasetInfo` of checked `examples`."""
-    x, y, names = examples.x, examples.y, examples.class_names
-    if y is None:
-        names = ()
-    elif names is None:
-        names = tuple(str(i) for i in range(int(y.max()) + 1))
+    """The `DatasetInfo` of checked `examples` (their `class_names` final)."""
+    x, names = examples.x, examples.class_names
     return DatasetInfo(
         name=name,
         kind="points" if x.ndim == 2 else "image",
