@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from ganzoo import data
+from ganzoo.data import registry, tfds_source
 from ganzoo.errors import GanzooError
 
 
@@ -91,6 +92,71 @@ def test_mixtures(name, modes, radius):
 def test_mixture_spec_unknown():
     with pytest.raises(GanzooError, match="ring8"):
         data.mixture_spec("digits")
+
+
+# --- the source registry ---------------------------------------------------------
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """Sources registered inside a test vanish after it."""
+    monkeypatch.setattr(registry, "_SOURCES", dict(registry._SOURCES))
+
+
+def test_registered_sources_and_their_forms():
+    forms = data.list_sources()
+    assert forms[:5] == ["digits", "grid25", "ring8", "folder:PATH", "npz:PATH"]
+    assert forms[-1].startswith("<TFDS")
+    assert data.BUILTIN_DATASETS == ("digits", "grid25", "ring8")
+    assert data.get_source("npz").takes_path and data.get_source("digits").bundled
+    assert data.get_source("tfds").fallback and data.get_source("tfds").splits is None
+    with pytest.raises(GanzooError, match="unknown dataset source 'nope'; accepted: digits"):
+        data.get_source("nope")
+
+
+def test_a_new_source_is_one_function_and_one_registration(scratch_registry, tmp_path):
+    @data.register_source("csv", takes_path=True, splits=("train", "all"))
+    def csv(request):
+        rows = np.loadtxt(request.path, delimiter=",", ndmin=2)
+        return data.Examples(rows[:, :-1].astype(np.float32), rows[:, -1].astype(np.int64))
+
+    path = tmp_path / "points.csv"
+    path.write_text("0.5,1.5,1\n2.5,3.5,0\n4.5,5.5,1\n")
+    x, y, info = data.load_numpy(f"csv:{path}", "all")
+    np.testing.assert_array_equal(x, [[0.5, 1.5], [2.5, 3.5], [4.5, 5.5]])
+    assert y.dtype == np.int32 and list(y) == [1, 0, 1]
+    assert info == data.DatasetInfo(
+        name=f"csv:{path}", kind="points", shape=(2,), num_classes=2,
+        class_names=("0", "1"), num_examples=3, split="all",
+    )
+    ds, _ = data.load(f"csv:{path}", shuffle=False, batch_size=3)
+    np.testing.assert_array_equal(next(iter(ds))[1], [1, 0, 1])
+    assert "csv:PATH" in data.list_sources()
+    with pytest.raises(GanzooError, match="train, all"):
+        data.load(f"csv:{path}", "test")
+    with pytest.raises(GanzooError, match=r"'csv' needs a path, e.g. csv:PATH"):
+        data.load("csv")
+
+
+def test_registration_errors(scratch_registry):
+    def reader(request):
+        return data.Examples(np.zeros((1, 2), np.float32))
+
+    with pytest.raises(ValueError, match="already registered"):
+        data.register_source("digits")(reader)
+    with pytest.raises(ValueError, match="already the fallback"):
+        data.register_source("other_tfds", fallback=True)(reader)
+    for bad in ("", "a:b", " x"):
+        with pytest.raises(ValueError, match="without ':'"):
+            data.register_source(bad)
+    with pytest.raises(ValueError, match="splits"):
+        data.register_source("nosplits", splits=())
+
+
+def test_without_a_fallback_unknown_names_list_the_sources(scratch_registry):
+    del registry._SOURCES["tfds"]
+    with pytest.raises(GanzooError, match=r"unknown dataset 'mnist'; accepted: digits, .*npz:PATH"):
+        data.load("mnist")
 
 
 # --- tf.data pipeline -----------------------------------------------------------
@@ -300,7 +366,7 @@ def _npz_bytes(**arrays):
         (_npz_bytes(x=np.zeros((2, 2, 3, 3, 1))), "shape"),
         (_npz_bytes(x=np.zeros((2, 1, 8, 8))), "channels last"),
         (_npz_bytes(x=np.zeros((3, 2)), y=np.array([0, 1])), "'y'"),
-        (_npz_bytes(x=np.zeros((2, 2)), y=np.array([0.0, 1.0])), "'y'"),
+        (_npz_bytes(x=np.zeros((2, 2)), y=np.array(["0", "1"])), "'y'"),
         (_npz_bytes(x=np.zeros((2, 2)), y=np.array([0, -1])), "negative"),
         (_npz_bytes(x=np.full((2, 4, 4), 200.0)), r"\[0, 1\]"),
         (_npz_bytes(x=np.full((2, 4, 4), -3.0)), r"\[-1, 1\]"),
@@ -323,6 +389,133 @@ def test_npz_missing_file_and_npy(tmp_path):
         data.load(f"npz:{tmp_path / 'a.npy'}")
 
 
+# --- labels that cannot be classes -------------------------------------------------
+
+
+def _npz_dataset(path, y, x=None):
+    """`npz:PATH` of len(y) 2-D points (or `x`) with labels `y`."""
+    y = np.asarray(y)
+    np.savez(path, x=np.zeros((len(y), 2)) if x is None else x, y=y)
+    return f"npz:{path}"
+
+
+def _refusal(name, **kwargs):
+    """The one-line message `load_numpy` and `load` both refuse `name` with."""
+    with pytest.raises(GanzooError) as err:
+        data.load_numpy(name, **kwargs)
+    message = str(err.value)
+    with pytest.raises(GanzooError) as err2:
+        data.load(name, **kwargs)
+    assert str(err2.value) == message and "\n" not in message
+    return message
+
+
+def test_a_label_of_a_billion_is_refused_before_any_model(tmp_path):
+    path = tmp_path / "x.npz"
+    y = np.zeros(200, np.int64)
+    y[17] = 1_000_000_000
+    start = time.monotonic()
+    message = _refusal(_npz_dataset(path, y))
+    assert time.monotonic() - start < 10
+    assert message == (
+        f"npz:{path}: largest label 1000000000 means 1000000001 classes for 200 examples;"
+        " accepted: labels 0..K-1 with K <= 200 (the number of examples) and K <= 10000,"
+        " or num_classes=N (--set num_classes=N) for labels that are sparse on purpose"
+    )
+
+
+def test_more_classes_than_examples_is_refused(tmp_path):
+    y = np.arange(200) * 5 + 4  # labels up to 999 on 200 examples: not 1,000 classes
+    message = _refusal(_npz_dataset(tmp_path / "x.npz", y))
+    assert "largest label 999 means 1000 classes for 200 examples" in message
+    # as many classes as examples is still accepted
+    _, ys, info = data.load_numpy(_npz_dataset(tmp_path / "ok.npz", np.arange(200)[::-1]))
+    assert info.num_classes == 200 and ys.dtype == np.int32 and ys[0] == 199
+
+
+def test_more_classes_than_the_limit_is_refused(tmp_path):
+    n = data.MAX_CLASSES + 5
+    y = np.arange(n) % (data.MAX_CLASSES + 1)  # every label 0..MAX_CLASSES used
+    message = _refusal(_npz_dataset(tmp_path / "x.npz", y))
+    assert f"largest label {data.MAX_CLASSES} means {data.MAX_CLASSES + 1} classes" in message
+    assert f"K <= {data.MAX_CLASSES}" in message
+    info = data.load_numpy(_npz_dataset(tmp_path / "ok.npz", y % data.MAX_CLASSES))[2]
+    assert info.num_classes == data.MAX_CLASSES
+
+
+@pytest.mark.parametrize(
+    "y,match",
+    [
+        ([0, 1, -3, 2], "negative label -3;"),
+        ([0.0, 1.0, -2.0, 1.0], "negative label -2;"),
+        ([0.0, np.nan, 1.0, 1.0], "label nan is not a class number"),
+        ([0.0, 2.5, 1.0, 1.0], "label 2.5 is not a class number"),
+        ([0.0, np.inf, 1.0, 1.0], "label inf is not a class number"),
+        ([0.0, 1e30, 1.0, 1.0], "largest label 1000000000000000019884624838656 means"),
+    ],
+)
+def test_label_values_that_are_not_classes_are_named(tmp_path, y, match):
+    path = tmp_path / "bad.npz"
+    message = _refusal(_npz_dataset(path, y))
+    assert match in message and str(path) in message
+
+
+def test_integral_float_labels_are_classes(tmp_path):
+    _, y, info = data.load_numpy(_npz_dataset(tmp_path / "f.npz", [0.0, 2.0, 1.0, 2.0]))
+    assert y.dtype == np.int32 and list(y) == [0, 2, 1, 2] and info.num_classes == 3
+    ds, _ = data.load(_npz_dataset(tmp_path / "u.npz", np.array([3, 0, 1, 2], np.uint64)))
+    assert ds.element_spec[1].dtype == tf.int32
+
+
+def test_num_classes_declares_sparse_labels(tmp_path):
+    name = _npz_dataset(tmp_path / "sparse.npz", [0, 500, 999])
+    assert "1000 classes for 3 examples" in _refusal(name)
+    _, y, info = data.load_numpy(name, num_classes=1000)
+    assert list(y) == [0, 500, 999] and info.num_classes == 1000
+    assert len(info.class_names) == 1000 and info.class_names[999] == "999"
+    ds, info2 = data.load(name, num_classes=1000, shuffle=False)
+    assert info2 == info and [int(e[1]) for e in _elements(ds)] == [0, 500, 999]
+    # fewer classes than the largest label: named, with what is accepted
+    message = _refusal(name, num_classes=999)
+    assert "label 999 is outside 0..998 (num_classes=999)" in message
+    # dense labels may declare more classes than they use
+    assert data.load_numpy("digits", num_classes=12)[2].class_names[9:] == ("9", "10", "11")
+    assert data.load_numpy("digits", num_classes=10)[2] == data.load_numpy("digits")[2]
+    assert "label 9 is outside 0..4" in _refusal("digits", num_classes=5)
+
+
+@pytest.mark.parametrize("bad", [0, -1, data.MAX_CLASSES + 1, 2.0, "10", True])
+def test_bad_num_classes(bad):
+    message = _refusal("digits", num_classes=bad)
+    assert message.startswith(f"bad num_classes={bad!r}; accepted: an integer from 1 to 10000")
+
+
+def test_num_classes_needs_labels(tmp_path):
+    np.savez(tmp_path / "u.npz", x=np.zeros((3, 2)))
+    message = _refusal(f"npz:{tmp_path / 'u.npz'}", num_classes=3)
+    assert "has no labels; num_classes=3 applies to labelled datasets only" in message
+
+
+def test_every_labelled_source_is_checked(monkeypatch, scratch_registry):
+    @data.register_source("stray")
+    def stray(request):
+        return data.Examples(np.zeros((4, 2), np.float32), np.array([0, 1, 7, 1]))
+
+    assert "largest label 7 means 8 classes for 4 examples" in _refusal("stray")
+
+    @data.register_source("named")
+    def named(request):
+        return data.Examples(np.zeros((2, 2), np.float32), np.array([0, 2]), ("a", "b"))
+
+    assert "label 2 is outside its 2 named classes (0..1)" in _refusal("named")
+
+    @data.register_source("misshaped")
+    def misshaped(request):
+        return data.Examples(np.zeros((2, 2), np.float32), np.array([[0], [1]]))
+
+    assert "labels must have shape (2,), one per example" in _refusal("misshaped")
+
+
 # --- TFDS ------------------------------------------------------------------------
 
 
@@ -330,7 +523,9 @@ def test_npz_missing_file_and_npy(tmp_path):
 def offline(monkeypatch):
     """Make the network probe report 'offline' and record that it ran."""
     calls = []
-    monkeypatch.setattr(data, "_network_available", lambda *a, **k: calls.append(a) or False)
+    monkeypatch.setattr(
+        tfds_source, "network_available", lambda *a, **k: calls.append(a) or False
+    )
     return calls
 
 
@@ -387,6 +582,14 @@ def test_tfds_load_numpy_and_resize(mock_mnist):
     assert float(tf.reduce_min(xb)) >= -1.0 and float(tf.reduce_max(xb)) <= 1.0
 
 
+def test_tfds_num_classes(mock_mnist):
+    _, info = data.load("mnist", data_dir=mock_mnist, num_classes=12)
+    assert info.num_classes == 12 and info.class_names[-3:] == ("9", "10", "11")
+    assert data.load_numpy("mnist", data_dir=mock_mnist, num_classes=10)[2].num_classes == 10
+    with pytest.raises(GanzooError, match="has 10 classes; num_classes=4 cannot hold them"):
+        data.load("mnist", data_dir=mock_mnist, num_classes=4)
+
+
 def test_tfds_bad_split_lists_available(mock_mnist):
     with pytest.raises(GanzooError, match="available splits: train, test"):
         data.load("mnist", "validation", data_dir=mock_mnist)
@@ -404,7 +607,7 @@ def test_tfds_offline_fails_fast(tmp_path, offline):
 
 def test_network_probe_is_fast_for_unreachable_host():
     start = time.monotonic()
-    assert data._network_available(("ganzoo-test.invalid",), timeout=1.0) is False
+    assert tfds_source.network_available(("ganzoo-test.invalid",), timeout=1.0) is False
     assert time.monotonic() - start < 10
 
 
