@@ -23,7 +23,8 @@ from ganzoo.errors import GanzooError, check_choice
 from ganzoo.models import get_model_class, list_models
 
 # Model hyperparameters that come from the data or the config, not from --set.
-DERIVED_HYPERPARAMETERS = ("data_shape", "num_classes", "seed")
+# (`num_classes` comes from the labels too, unless --set declares sparse ones.)
+DERIVED_HYPERPARAMETERS = ("data_shape", "seed")
 
 
 def setting(default, rule, doc, *, flag=False, resumable=False):

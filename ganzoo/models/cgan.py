@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from ganzoo import checks, losses, networks
+from ganzoo.data import MAX_CLASSES
 from ganzoo.models.base import GAN, unpack
 from ganzoo.models.hyperparameters import Hyperparameter, declare
 from ganzoo.registry import register_model
@@ -45,7 +46,11 @@ class ConditionalGAN(GAN):
     conditional = True
 
     HYPERPARAMETERS = declare(
-        num_classes=Hyperparameter(10, checks.int_at_least(2), "number of class labels (from the data)"),
+        num_classes=Hyperparameter(
+            10, checks.Rule(lambda v: checks.is_int(v) and 2 <= v <= MAX_CLASSES,
+                            f"an integer from 2 to {MAX_CLASSES}"),
+            "number of class labels (from the data; set it for labels sparse on purpose)",
+        ),
         latent_dim=100,
         base_filters=Hyperparameter(64, checks.positive_int, "conv filters of the layer nearest the image"),
         units=Hyperparameter((512, 512), checks.widths, "hidden widths of the MLPs for vector data"),

@@ -51,7 +51,7 @@ def build_model(config, info):
                 f"model {config.model!r} needs labels but dataset {config.dataset!r} has none; "
                 "accepted: a labelled dataset (digits, ring8, grid25, mnist, ...)"
             )
-        hyperparameters["num_classes"] = info.num_classes
+        hyperparameters["num_classes"] = config.hparams.get("num_classes") or info.num_classes
     model = create_model(config.model, **hyperparameters)
     model.compile(jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
     return model
@@ -132,6 +132,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         dataset, info = data.load(
             config.dataset, split=config.split, seed=config.seed, shuffle=True, repeat=True,
             data_dir=config.data_dir, image_size=config.image_size, on_corrupt=config.on_corrupt,
+            num_classes=config.hparams.get("num_classes"),
         )
         with strategy.scope():
             model = build_model(config, info)
