@@ -60,3 +60,12 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
               "traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def command(make_flags, body, prog):
+    """A command's `main(argv=None) -> exit code`: fresh flags, then `run`."""
+
+    def main(argv=None):
+        return run(make_flags(), body, argv, prog=prog)
+
+    return main

@@ -354,8 +354,7 @@ def _run(fv):
     print(f"{len(results['runs'])} runs; results in {workdir}")
 
 
-def main(argv=None):
-    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.compare")
+main = cli.command(make_flags, _run, "python -m ganzoo.compare")
 
 
 if __name__ == "__main__":

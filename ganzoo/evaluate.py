@@ -78,8 +78,7 @@ def _run(fv):
         savedmodel.update_metadata(fv["model_path"].value, evaluation=evaluations)
 
 
-def main(argv=None):
-    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.evaluate")
+main = cli.command(make_flags, _run, "python -m ganzoo.evaluate")
 
 
 if __name__ == "__main__":

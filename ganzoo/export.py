@@ -82,8 +82,7 @@ def _run(fv):
           f"to {out} ({variables_bytes(out) / 1e6:.2f} MB of variables)")
 
 
-def main(argv=None):
-    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.export")
+main = cli.command(make_flags, _run, "python -m ganzoo.export")
 
 
 if __name__ == "__main__":

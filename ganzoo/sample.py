@@ -206,8 +206,7 @@ def _run(fv):
     print(f"wrote {len(x)} samples of {generator.name} to {out}{extra}")
 
 
-def main(argv=None):
-    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.sample")
+main = cli.command(make_flags, _run, "python -m ganzoo.sample")
 
 
 if __name__ == "__main__":

@@ -51,8 +51,7 @@ def _run(fv):
           f"in {result.seconds:.0f}s; workdir: {result.workdir}")
 
 
-def main(argv=None):
-    return cli.run(make_flags(), _run, argv, prog="python -m ganzoo.train")
+main = cli.command(make_flags, _run, "python -m ganzoo.train")
 
 
 if __name__ == "__main__":

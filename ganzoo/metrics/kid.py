@@ -26,15 +26,7 @@ def _polynomial_kernel(x, y):
 
 
 def _mmd2_unbiased(x, y):
-    """Unbiased estimate of MMD^2 with the cubic polynomial kernel.
-
-    Args:
-        x: array of shape (m, d), m >= 2.
-        y: array of shape (n, d), n >= 2.
-
-    Returns:
-        MMD^2 as a Python float (can be slightly negative: it is unbiased).
-    """
+    """`mmd2_unbiased` on checked feature matrices."""
     m, n = x.shape[0], y.shape[0]
     k_xx = _polynomial_kernel(x, x)
     k_yy = _polynomial_kernel(y, y)
