@@ -534,6 +534,12 @@ def test_every_labelled_source_is_checked(monkeypatch, scratch_registry):
 
     assert "labels must have shape (2,), one per example" in _refusal("misshaped")
 
+    @data.register_source("flat")
+    def flat(request):
+        return data.Examples(np.zeros(3))
+
+    assert "returned x of shape (3,); expected (N, D) points" in _refusal("flat")
+
 
 # --- split slices ----------------------------------------------------------------
 

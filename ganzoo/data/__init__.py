@@ -8,8 +8,8 @@ and tests). Accepted names, one registered source each (`list_sources()`):
 * ``folder:PATH``, ``npz:PATH``: the user's image folders and arrays (`files`).
 * ``mnist``, ``fashion_mnist``, ``kmnist``, ``cifar10``, ``cifar100``: their
   original files, found in ``data_dir``, Keras's cache or /usr/share/datasets
-  (`originals`), else from TFDS.
-* any other name: a TFDS image dataset (``mnist``, ``cifar10``, ...), read from
+  (`originals.SYSTEM_DATA_DIRS`), else from TFDS.
+* any other name: a TFDS image dataset (``svhn_cropped``, ...), read from
   ``data_dir`` and downloaded there when missing and the network is reachable
   (`tfds_source`).
 
@@ -36,7 +36,6 @@ from ganzoo.data import builtin, files, originals, tfds_source  # noqa: F401
 from ganzoo.data.builtin import mixture_spec
 from ganzoo.data.files import IMAGE_EXTENSIONS
 from ganzoo.data.labels import MAX_CLASSES
-from ganzoo.data.originals import SYSTEM_DATA_DIRS
 from ganzoo.data.pipeline import ON_CORRUPT, load, load_numpy
 from ganzoo.data.registry import (
     DatasetInfo,
@@ -58,7 +57,6 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_CLASSES",
     "ON_CORRUPT",
-    "SYSTEM_DATA_DIRS",
     "DatasetInfo",
     "Examples",
     "Request",

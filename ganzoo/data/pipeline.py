@@ -115,7 +115,12 @@ def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle
         names = labels.declared(name, read.info.class_names, num_classes)
         info = dataclasses.replace(read.info, num_classes=len(names), class_names=names)
         return Stream(read.dataset, info)
-    x, y, names = read.x, read.y, ()
+    x, y, names = np.asarray(read.x, np.float32), read.y, ()
+    if x.ndim not in (2, 4) or not len(x):
+        raise GanzooError(
+            f"{name}: its source returned x of shape {x.shape}; expected (N, D) points or"
+            " (N, H, W, C) images, N > 0"
+        )
     if y is None:
         labels.declared(name, (), num_classes)  # refuses num_classes for unlabelled data
     else:
