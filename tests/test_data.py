@@ -1,6 +1,12 @@
 """Tests for ganzoo.data: every source, the tf.data pipeline and the errors."""
 
+import gzip
+import io
 import logging
+import os
+import pickle
+import pickletools
+import tarfile
 import time
 
 import numpy as np
@@ -8,8 +14,21 @@ import pytest
 import tensorflow as tf
 
 from ganzoo import data
-from ganzoo.data import registry, tfds_source
+from ganzoo.data import originals, registry, tfds_source
 from ganzoo.errors import GanzooError
+
+
+@pytest.fixture(autouse=True)
+def no_local_copies(tmp_path_factory, monkeypatch):
+    """Hide the machine's Keras cache and /usr/share/datasets: tests see their own files.
+
+    Returns `(keras datasets dir, system data dir)`, both empty.
+    """
+    keras_home = tmp_path_factory.mktemp("keras_home")
+    system = tmp_path_factory.mktemp("system_datasets")
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setattr(originals, "SYSTEM_DATA_DIRS", (str(system),))
+    return keras_home / "datasets", system
 
 
 def _elements(ds):
@@ -155,8 +174,8 @@ def test_registration_errors(scratch_registry):
 
 def test_without_a_fallback_unknown_names_list_the_sources(scratch_registry):
     del registry._SOURCES["tfds"]
-    with pytest.raises(GanzooError, match=r"unknown dataset 'mnist'; accepted: digits, .*npz:PATH"):
-        data.load("mnist")
+    with pytest.raises(GanzooError, match=r"unknown dataset 'svhn_cropped'; accepted: digits, .*"):
+        data.load("svhn_cropped")
 
 
 # --- tf.data pipeline -----------------------------------------------------------
@@ -514,6 +533,371 @@ def test_every_labelled_source_is_checked(monkeypatch, scratch_registry):
         return data.Examples(np.zeros((2, 2), np.float32), np.array([[0], [1]]))
 
     assert "labels must have shape (2,), one per example" in _refusal("misshaped")
+
+    @data.register_source("flat")
+    def flat(request):
+        return data.Examples(np.zeros(3))
+
+    assert "returned x of shape (3,); expected (N, D) points" in _refusal("flat")
+
+
+# --- split slices ----------------------------------------------------------------
+
+
+def test_npz_slices_partition_the_file_in_order(tmp_path):
+    path = tmp_path / "d.npz"
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.arange(20) % 4
+    np.savez(path, x=x, y=y)
+    name = f"npz:{path}"
+    head, _, info_head = data.load_numpy(name, "train[:90%]")
+    tail, y_tail, info_tail = data.load_numpy(name, "train[90%:]")
+    np.testing.assert_array_equal(np.concatenate([head, tail]), x)  # the file's order
+    assert (info_head.num_examples, info_tail.num_examples) == (18, 2)
+    assert info_tail.split == "train[90%:]" and list(y_tail) == [2, 3]
+    # the classes are those of the whole file, whatever the slice holds
+    assert info_head.num_classes == info_tail.num_classes == 4
+    np.testing.assert_array_equal(data.load_numpy(name, "all[5:7]")[0], x[5:7])
+    np.testing.assert_array_equal(data.load_numpy(name, "train[-3:]")[0], x[-3:])
+    np.testing.assert_array_equal(data.load_numpy(name, "train[-10%:-5%]")[0], x[18:19])
+    np.testing.assert_array_equal(data.load_numpy(name, "train[12.5%:25%]")[0], x[2:5])
+    ds, info = data.load(name, "train[:5]", shuffle=False)
+    assert info.num_examples == 5 and info.split == "train[:5]"
+    np.testing.assert_array_equal(np.stack([e[0] for e in _elements(ds)]), x[:5])
+
+
+def test_digits_slices():
+    x, _, info = data.load_numpy("digits", "test[10%:20%]")
+    x_test = data.load_numpy("digits", "test")[0]
+    np.testing.assert_array_equal(x, x_test[36:72])
+    assert info.num_examples == 36 and info.num_classes == 10
+    assert data.load_numpy("digits", "train[:1000]")[2].num_examples == 1000
+
+
+def test_folder_slices_hold_every_class(tmp_path):
+    for label in ("a", "b"):
+        for i in range(10):
+            _write_png(tmp_path / label / f"{i}.png", _ramp(3, 3, 1, offset=i))
+    name = f"folder:{tmp_path}"
+    _, y_all, _ = data.load_numpy(name)
+    assert list(y_all) == [0] * 10 + [1] * 10  # class order, unchanged
+    _, y_train, _ = data.load_numpy(name, "train[:70%]")
+    _, y_held, info = data.load_numpy(name, "train[70%:]")
+    assert info.num_examples == 6 and set(y_held) == {0, 1}  # not just the last class
+    assert sorted(np.concatenate([y_train, y_held])) == sorted(y_all)
+    np.testing.assert_array_equal(data.load_numpy(name, "train[70%:]")[1], y_held)
+
+
+@pytest.mark.parametrize(
+    "split,match",
+    [
+        ("train[1:2:3]", "bad split"),
+        ("train[]", "bad split"),
+        ("train[:]", "bad split"),
+        ("train[10:50%]", "bad split"),
+        ("train[1.5:]", "bad split"),
+        ("train[five:]", "bad split"),
+        ("train[:2000]", "reaches past its 1437 'train' examples"),
+        ("train[-150%:]", "reaches past"),
+        ("train[50%:40%]", "selects no examples"),
+        ("validation[:10%]", "available splits: train, test, all"),
+    ],
+)
+def test_bad_slices_name_the_accepted_forms(split, match):
+    message = _refusal("digits", split=split)
+    assert match in message and "accepted: " in message
+    if "bad split" in message or "available" in message:
+        assert "train[:90%], train[90%:], train[:1000], test[10%:20%]" in message
+
+
+# --- original files: MNIST family and CIFAR ----------------------------------------
+
+
+def _idx(array):
+    """The IDX encoding of a uint8 array."""
+    array = np.asarray(array, np.uint8)
+    return bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, ">u4").tobytes() + array.tobytes()
+
+
+def _write_mnist_format(directory, split, images, labels, compress):
+    """The IDX files of one split, as the authors name them."""
+    prefix = {"train": "train", "test": "t10k"}[split]
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, array in ((f"{prefix}-images-idx3-ubyte", images), (f"{prefix}-labels-idx1-ubyte",
+                                                                  labels)):
+        content = _idx(array)
+        if compress:
+            (directory / f"{stem}.gz").write_bytes(gzip.compress(content))
+        else:
+            (directory / stem).write_bytes(content)
+
+
+def _tiny_images(n, height=6, width=5, offset=0):
+    images = np.stack([_ramp(height, width, 1, offset=offset + i)[..., 0] for i in range(n)])
+    return images, (np.arange(n) + offset) % 10
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_files_in_data_dir(tmp_path, offline, compress):
+    images, labels = _tiny_images(7)
+    _write_mnist_format(tmp_path / "fashion-mnist", "train", images, labels, compress)
+    test_images, test_labels = _tiny_images(3, offset=20)
+    _write_mnist_format(tmp_path / "fashion-mnist", "test", test_images, test_labels, compress)
+    x, y, info = data.load_numpy("fashion_mnist", data_dir=str(tmp_path))
+    np.testing.assert_array_equal(x, images[..., None] / np.float32(127.5) - 1)
+    assert y.dtype == np.int32 and list(y) == list(labels)
+    assert info.shape == (6, 5, 1) and info.num_classes == 10 and info.num_examples == 7
+    assert info.class_names[0] == "T-shirt/top" and info.class_names[9] == "Ankle boot"
+    x_test, y_test, test = data.load_numpy("fashion_mnist", "test", data_dir=str(tmp_path))
+    assert test.num_examples == 3 and list(y_test) == [0, 1, 2]
+    ds, _ = data.load("fashion_mnist", "test[1:]", data_dir=str(tmp_path), shuffle=False)
+    np.testing.assert_array_equal(np.stack([e[0] for e in _elements(ds)]), x_test[1:])
+    assert offline == []  # found locally: TFDS and the network are never asked
+
+
+def test_idx_files_directly_in_data_dir(tmp_path):
+    images, labels = _tiny_images(4)
+    _write_mnist_format(tmp_path, "train", images, labels, compress=False)
+    x, _, info = data.load_numpy("kmnist", data_dir=str(tmp_path))
+    assert len(x) == 4 and info.class_names[:2] == ("o", "ki")
+
+
+def test_idx_search_order(tmp_path, no_local_copies):
+    keras_datasets, system = no_local_copies
+    places = {"data_dir": tmp_path / "mine", "keras": keras_datasets, "system": system}
+    for offset, root in enumerate(places.values()):
+        images, labels = _tiny_images(3, offset=offset)
+        _write_mnist_format(root / "mnist", "train", images, labels, compress=True)
+
+    def first_label(data_dir):
+        return data.load_numpy("mnist", data_dir=data_dir)[1][0]
+
+    assert first_label(str(places["data_dir"])) == 0
+    assert first_label(None) == 1  # Keras's cache ($KERAS_HOME/datasets)
+    for file in (keras_datasets / "mnist").iterdir():
+        file.unlink()
+    assert first_label(str(tmp_path / "elsewhere")) == 2  # the system directory
+
+
+def test_keras_mnist_npz(no_local_copies):
+    keras_datasets, _ = no_local_copies
+    keras_datasets.mkdir(parents=True)
+    images, labels = _tiny_images(5, height=28, width=28)
+    np.savez(keras_datasets / "mnist.npz", x_train=images, y_train=labels.astype(np.uint8),
+             x_test=images[:2], y_test=labels[:2].astype(np.uint8))
+    x, y, info = data.load_numpy("mnist")
+    assert x.shape == (5, 28, 28, 1) and list(y) == list(labels) and info.class_names[3] == "3"
+    assert data.load_numpy("mnist", "test")[2].num_examples == 2
+
+
+@pytest.mark.parametrize(
+    "images,labels,match",
+    [
+        (b"\0\0\x08\x01" + b"\0" * 8, _idx([1, 2]), "not an IDX file of 3-D unsigned bytes"),
+        (_idx(np.zeros((2, 3, 3)))[:-1], _idx([1, 2]), "truncated or padded: 17 bytes"),
+        (_idx(np.zeros((2, 3, 3))), _idx([1, 2, 3]), "holds 2 images but .* 3 labels"),
+        (b"", _idx([1, 2]), "magic missing"),
+        (_idx(np.zeros((2, 3, 3))), _idx([1, 12]), "label 12 is outside its 10 named classes"),
+    ],
+)
+def test_broken_idx_files(tmp_path, images, labels, match):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(images)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(labels)
+    with pytest.raises(GanzooError, match=match) as err:
+        data.load_numpy("mnist", data_dir=str(tmp_path))
+    assert "\n" not in str(err.value)
+
+
+def test_broken_gzip(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx([1])))
+    with pytest.raises(GanzooError, match=r"cannot read .*train-images-idx3-ubyte\.gz: Not a gz"):
+        data.load_numpy("mnist", data_dir=str(tmp_path))
+
+
+def _cifar_images(n, offset):
+    """n images as CIFAR rows: the red plane a ramp, green its reverse, blue the index."""
+    ramp = np.arange(1024) % 256
+    rows = [np.concatenate([ramp, 255 - ramp, np.full(1024, offset + i)]) for i in range(n)]
+    return np.asarray(rows, np.uint8)
+
+
+def _cifar_pickle(content, numpy1=False):
+    """A pickle of `content`; `numpy1`: naming numpy 1's modules, as the originals do."""
+    blob = pickle.dumps(content, protocol=4)
+    if not numpy1:
+        return blob
+    # Drop the frames (optional) so that a name may change length, then rename.
+    ops = list(pickletools.genops(blob))
+    ends = [pos for _, _, pos in ops[1:]] + [len(blob)]
+    blob = b"".join(blob[pos:end] for (op, _, pos), end in zip(ops, ends) if op.name != "FRAME")
+    renamed = blob.replace(b"\x8c\x16numpy._core.multiarray", b"\x8c\x15numpy.core.multiarray")
+    assert renamed != blob
+    return renamed
+
+
+def _cifar_files(name):
+    """{member: bytes} of a tiny CIFAR archive: 2 images per train batch, 3 test images."""
+    if name == "cifar10":
+        members = {f"data_batch_{i}": _cifar_images(2, 2 * i) for i in range(1, 6)}
+        members["test_batch"] = _cifar_images(3, 100)
+        label_key, meta, names_key = b"labels", "batches.meta", b"label_names"
+        names = [f"c{i}".encode() for i in range(10)]
+    else:
+        members = {"train": _cifar_images(4, 0), "test": _cifar_images(3, 100)}
+        label_key, meta, names_key = b"fine_labels", "meta", b"fine_label_names"
+        names = [f"fine{i}".encode() for i in range(100)]
+    files = {
+        m: _cifar_pickle({b"data": rows, label_key: [int(v) % 7 for v in rows[:, -1]]},
+                         numpy1=True)
+        for m, rows in members.items()
+    }
+    files[meta] = pickle.dumps({names_key: names}, protocol=4)
+    return files
+
+
+def _write_cifar_dir(directory, name):
+    directory.mkdir(parents=True)
+    for member, blob in _cifar_files(name).items():
+        (directory / member).write_bytes(blob)
+
+
+def _write_cifar_archive(path, name, folder, leave_out=()):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for member, blob in _cifar_files(name).items():
+            if member in leave_out:
+                continue
+            entry = tarfile.TarInfo(f"{folder}/{member}")
+            entry.size = len(blob)
+            tar.addfile(entry, io.BytesIO(blob))
+
+
+def _scaled(pixels):
+    return np.asarray(pixels, np.float32) / np.float32(127.5) - np.float32(1)
+
+
+def _check_cifar(x, y, info, first_blue, n):
+    """Channels last, each plane's rows in order, labels as `_cifar_files` wrote them."""
+    assert x.shape == (n, 32, 32, 3) and info.shape == (32, 32, 3)
+    red = (np.arange(1024) % 256).reshape(32, 32)
+    np.testing.assert_array_equal(x[..., 0], np.broadcast_to(_scaled(red), (n, 32, 32)))
+    np.testing.assert_array_equal(x[..., 1], np.broadcast_to(_scaled(255 - red), (n, 32, 32)))
+    blue = _scaled(np.arange(first_blue, first_blue + n))
+    np.testing.assert_array_equal(x[..., 2], np.broadcast_to(blue[:, None, None], (n, 32, 32)))
+    assert list(y) == [int(b) % 7 for b in range(first_blue, first_blue + n)]
+
+
+def test_cifar10_extracted_in_data_dir(tmp_path, offline):
+    _write_cifar_dir(tmp_path / "cifar-10-batches-py", "cifar10")
+    x, y, info = data.load_numpy("cifar10", data_dir=str(tmp_path))
+    _check_cifar(x, y, info, first_blue=2, n=10)  # batches 1..5 in order
+    assert info.num_classes == 10 and info.class_names[:2] == ("c0", "c1")
+    x, y, info = data.load_numpy("cifar10", "test", data_dir=str(tmp_path / "cifar-10-batches-py"))
+    _check_cifar(x, y, info, first_blue=100, n=3)
+    assert offline == []
+
+
+def test_cifar10_archive_in_keras_cache(no_local_copies):
+    keras_datasets, _ = no_local_copies
+    _write_cifar_archive(keras_datasets / "cifar-10-python.tar.gz", "cifar10", "cifar-10-batches-py")
+    x, y, info = data.load_numpy("cifar10", "train[-4:]")
+    _check_cifar(x, y, info, first_blue=8, n=4)
+    ds, info = data.load("cifar10", "test", batch_size=3)
+    assert next(iter(ds))[0].shape == (3, 32, 32, 3) and info.num_examples == 3
+
+
+def test_cifar10_keras3_folder_and_missing_meta(no_local_copies):
+    keras_datasets, _ = no_local_copies
+    folder = keras_datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    _write_cifar_dir(folder, "cifar10")
+    (folder / "batches.meta").unlink()
+    info = data.load_numpy("cifar10", "test")[2]
+    assert info.class_names[0] == "airplane" and info.class_names[9] == "truck"
+
+
+def test_cifar100_fine_labels(tmp_path, no_local_copies):
+    _, system = no_local_copies
+    _write_cifar_dir(system / "cifar-100-python", "cifar100")
+    x, y, info = data.load_numpy("cifar100")
+    _check_cifar(x, y, info, first_blue=0, n=4)
+    assert info.num_classes == 100 and info.class_names[99] == "fine99"
+    _write_cifar_archive(tmp_path / "cifar-100-python.tar.gz", "cifar100", "cifar-100-python")
+    x_archive = data.load_numpy("cifar100", "test", data_dir=str(tmp_path))[0]
+    np.testing.assert_array_equal(x_archive, data.load_numpy("cifar100", "test")[0])
+
+
+def test_cifar_archive_missing_a_batch(tmp_path):
+    _write_cifar_archive(tmp_path / "cifar-10-python.tar.gz", "cifar10", "cifar-10-batches-py",
+                         leave_out=("data_batch_3",))
+    with pytest.raises(GanzooError, match=r"lacks cifar-10-batches-py/data_batch_3"):
+        data.load_numpy("cifar10", data_dir=str(tmp_path))
+    assert data.load_numpy("cifar10", "test", data_dir=str(tmp_path))[2].num_examples == 3
+
+
+def test_cifar_pickles_cannot_run_code(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    _write_cifar_dir(tmp_path / "cifar-10-batches-py", "cifar10")
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(
+        pickle.dumps({b"data": Payload(), b"labels": []}, protocol=2)
+    )
+    with pytest.raises(GanzooError, match=r"test_batch is not a CIFAR python pickle: refusing"):
+        data.load_numpy("cifar10", "test", data_dir=str(tmp_path))
+    assert not marker.exists()
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps([1, 2]))
+    with pytest.raises(GanzooError, match="holds a list, not a CIFAR dict"):
+        data.load_numpy("cifar10", "test", data_dir=str(tmp_path))
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(
+        pickle.dumps({b"data": np.zeros((2, 5), np.uint8), b"labels": [0, 1]})
+    )
+    with pytest.raises(GanzooError, match=r"not a CIFAR batch: .*found data \(2, 5\)"):
+        data.load_numpy("cifar10", "test", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("fashion_mnist", "train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"),
+        ("cifar10", "cifar-10-python.tar.gz or cifar-10-batches-py/data_batch_1..data_batch_5"),
+        ("cifar100", "cifar-100-python.tar.gz or cifar-100-python/train"),
+    ],
+)
+def test_originals_offline_name_every_place(tmp_path, offline, no_local_copies, name, expected):
+    keras_datasets, system = no_local_copies
+    start = time.monotonic()
+    with pytest.raises(GanzooError) as err:
+        data.load(name, data_dir=str(tmp_path))
+    assert time.monotonic() - start < 20
+    message = str(err.value)
+    assert "\n" not in message and expected in message and "not found offline" in message
+    assert str(tmp_path) in message and str(keras_datasets) in message and str(system) in message
+    assert "--data_dir" in message and "digits" in message and "npz:PATH" in message
+    assert offline  # TFDS was the last resort, and the network probe ran
+    with pytest.raises(GanzooError, match=r"no --data_dir given"):
+        data.load_numpy(name, "test")
+
+
+@pytest.mark.slow
+def test_real_fashion_mnist_from_the_system_directory(monkeypatch):
+    """Debian's dataset-fashion-mnist files, when installed: pytest -m slow."""
+    system = "/usr/share/datasets"
+    if not os.path.isfile(f"{system}/fashion-mnist/train-images-idx3-ubyte.gz"):
+        pytest.skip("dataset-fashion-mnist is not installed")
+    monkeypatch.setattr(originals, "SYSTEM_DATA_DIRS", (system,))
+    start = time.monotonic()
+    x, y, info = data.load_numpy("fashion_mnist")
+    seconds = time.monotonic() - start
+    assert x.shape == (60_000, 28, 28, 1) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert np.all(np.bincount(y) == 6000) and info.class_names[-1] == "Ankle boot"
+    assert seconds < 30, f"reading Fashion-MNIST took {seconds:.1f} s"
+    ds, info = data.load("fashion_mnist", "test", batch_size=1000)
+    assert info.num_examples == 10_000 and sum(len(xb) for xb, _ in ds) == 10_000
 
 
 # --- TFDS ------------------------------------------------------------------------

@@ -6,12 +6,18 @@ and tests). Accepted names, one registered source each (`list_sources()`):
 
 * ``digits``, ``ring8``, ``grid25``: bundled (`builtin`).
 * ``folder:PATH``, ``npz:PATH``: the user's image folders and arrays (`files`).
-* any other name: a TFDS image dataset (``mnist``, ``cifar10``, ...), read from
+* ``mnist``, ``fashion_mnist``, ``kmnist``, ``cifar10``, ``cifar100``: their
+  original files, found in ``data_dir``, Keras's cache or /usr/share/datasets
+  (`originals.SYSTEM_DATA_DIRS`), else from TFDS.
+* any other name: a TFDS image dataset (``svhn_cropped``, ...), read from
   ``data_dir`` and downloaded there when missing and the network is reachable
   (`tfds_source`).
 
 Labels must be able to be classes (`labels`): integers >= 0, no more classes
 than examples nor than `MAX_CLASSES`; `num_classes=N` declares sparse ones.
+
+Splits of every source may be sliced as in TFDS (`splits`): ``train[:90%]``,
+``train[90%:]``, ``train[:1000]``, ``test[10%:20%]``.
 
 Elements are ``(x, y)`` when the source has labels and ``x`` alone otherwise:
 ``x`` is float32, images (H, W, C) scaled to [-1, 1], points (D,) raw; ``y`` is
@@ -26,7 +32,7 @@ A new source is one function and one registration (see `registry`)::
 
 # Importing the source modules registers them; their order is the order the
 # accepted datasets are listed in.
-from ganzoo.data import builtin, files, tfds_source  # noqa: F401
+from ganzoo.data import builtin, files, originals, tfds_source  # noqa: F401
 from ganzoo.data.builtin import mixture_spec
 from ganzoo.data.files import IMAGE_EXTENSIONS
 from ganzoo.data.labels import MAX_CLASSES

@@ -2,9 +2,12 @@
 
 * ``folder:PATH``: png/jpg/jpeg/bmp/gif images, either in class subfolders
   (sorted subfolder names -> labels 0..K-1) or directly in PATH (no labels).
-  Splits ``train`` and ``all`` both mean every image.
+  Splits ``train`` and ``all`` both mean every image, in class order; their
+  slices (``train[90%:]``) index a fixed shuffle (seed 0) of it, so a held-out
+  slice holds every class.
 * ``npz:PATH``: an .npz with array ``x`` ((N, H, W[, C]) images or (N, D)
-  points) and optionally integer labels ``y``. Splits ``train`` / ``all``.
+  points) and optionally labels ``y`` (integers >= 0, or integral floats).
+  Splits ``train`` / ``all``; their slices keep the file's order, as TFDS does.
 """
 
 import logging
@@ -26,7 +29,7 @@ FILE_SPLITS = ("train", "all")
 _NPZ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error)
 
 
-@register_source("folder", takes_path=True, splits=FILE_SPLITS)
+@register_source("folder", takes_path=True, splits=FILE_SPLITS, slices_shuffled=True)
 def folder(request):
     """Images in class subfolders (labelled) or directly in the folder (unlabelled)."""
     name, size = request.name, request.image_size

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.checks import positive_int
-from ganzoo.data import labels, pixels, registry
+from ganzoo.data import labels, pixels, registry, splits
 from ganzoo.data.registry import DatasetInfo, Examples, Request, Stream
 from ganzoo.errors import GanzooError, check_choice
 
@@ -83,12 +83,12 @@ def load_numpy(
     the whole split).
     """
     positive_int.or_none().check("max_examples", max_examples)
-    read = _read(name, split, data_dir, image_size, on_corrupt, num_classes, shuffle=False, seed=0)
+    read = _read(
+        name, split, data_dir, image_size, on_corrupt, num_classes, shuffle=False, seed=0,
+        limit=max_examples,
+    )
     if isinstance(read, Examples):
         x, y, info = read.x, read.y, _info(read, name, split)
-        if max_examples is not None:
-            x = x[:max_examples]
-            y = None if y is None else y[:max_examples]
     else:
         ds, info = read.dataset, read.info
         if max_examples is not None:
@@ -97,26 +97,30 @@ def load_numpy(
     return x, y, dataclasses.replace(info, num_examples=len(x))
 
 
-def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle, seed):
-    """Ask the source for `split` of `name`: `Examples` (checked, resized) or a `Stream`."""
+def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle, seed,
+          limit=None):
+    """Ask the source for `split` of `name`: `Examples` (checked, sliced, cut to `limit`
+    examples, resized) or a `Stream`."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     labels.num_classes_rule.check("num_classes", num_classes)
     source, path = registry.resolve(name)
     size = pixels.image_size(image_size)
-    if source.splits is not None and split not in source.splits:
-        raise GanzooError(
-            f"unknown split for {name}: {split!r}; accepted: {', '.join(source.splits)}"
-        )
+    part = None if source.splits is None else splits.parse(split, name, source.splits)
     request = Request(
-        name=name, path=path, split=split, data_dir=data_dir, image_size=size,
-        on_corrupt=on_corrupt, shuffle=shuffle, seed=seed,
+        name=name, path=path, split=split if part is None else part.base, split_text=split,
+        data_dir=data_dir, image_size=size, on_corrupt=on_corrupt, shuffle=shuffle, seed=seed,
     )
     read = source.read(request)
     if not isinstance(read, Examples):
         names = labels.declared(name, read.info.class_names, num_classes)
         info = dataclasses.replace(read.info, num_classes=len(names), class_names=names)
         return Stream(read.dataset, info)
-    x, y, names = read.x, read.y, ()
+    x, y, names = np.asarray(read.x, np.float32), read.y, ()
+    if x.ndim not in (2, 4) or not len(x):
+        raise GanzooError(
+            f"{name}: its source returned x of shape {x.shape}; expected (N, D) points or"
+            " (N, H, W, C) images, N > 0"
+        )
     if y is None:
         labels.declared(name, (), num_classes)  # refuses num_classes for unlabelled data
     else:
@@ -126,7 +130,18 @@ def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle
                 f" got {np.shape(y)}"
             )
         # Before any TensorFlow work: a label may not ask for a huge class table.
+        # The whole base split is checked, so every slice of it has the same classes.
         y, names = labels.checked(name, y, read.class_names, num_classes)
+    if part.sliced:
+        start, stop = part.bounds(len(x), name)
+        chosen = slice(start, stop)
+        if source.slices_shuffled:
+            chosen = np.random.RandomState(0).permutation(len(x))[chosen]
+        x = x[chosen]
+        y = None if y is None else y[chosen]
+    if limit is not None:  # before resizing: only what is returned gets resized
+        x = x[:limit]
+        y = None if y is None else y[:limit]
     if size is not None:
         if x.ndim == 2:
             raise GanzooError(

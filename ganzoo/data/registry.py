@@ -46,9 +46,13 @@ class Request:
 
     name: str  # the dataset name as given: "digits", "npz:/data/x.npz", "mnist"
     path: str | None  # the PATH of a path-taking source, else None
-    # A base split name ("train") for sources that list their splits (slices are
-    # the pipeline's job); the whole split string for those that read any split.
+    # A base split name ("train") for sources that list their splits: the pipeline
+    # slices the `Examples` they return. For sources that take any split, the
+    # split as asked, like `split_text`.
     split: str
+    # The split as asked, slice included ("train[:10%]"); a source that returns
+    # a `Stream` reads this one (TFDS slices it).
+    split_text: str = ""
     data_dir: str | None = None
     image_size: tuple | None = None  # (height, width) or None: the source's own size
     on_corrupt: str = "skip"
@@ -184,8 +188,9 @@ def resolve(name):
 
 
 def list_sources():
-    """How to name each registered source, in registration order."""
-    return [s.form for s in _SOURCES.values()]
+    """How to name each registered source, in registration order, the fallback last."""
+    ordered = sorted(_SOURCES.values(), key=lambda s: s.fallback)  # stable
+    return [s.form for s in ordered]
 
 
 def list_datasets():

@@ -58,16 +58,22 @@ def _builder(name, data_dir):
         raise GanzooError(f"cannot open TFDS dataset {name!r}: {first_line(err)}") from None
 
 
-def _prepare(builder, name, local_hint):
+def _prepare(builder, name, split, local_search):
     """Download and prepare `builder` unless done; fail fast when offline."""
     if builder.is_prepared():
         return
     where = builder.data_dir
     if not network_available(_download_hosts(builder)):
-        hint = f"{local_hint}; or " if local_hint else ""
+        if local_search:
+            raise GanzooError(
+                f"{name}: split {split!r} not found offline: {local_search}, and TFDS"
+                f" looked in {where}, and the network is unreachable; put the files in one"
+                f" of the searched directories (or in --data_dir), or use a local dataset"
+                f" ({local_alternatives()})"
+            )
         raise GanzooError(
             f"TFDS dataset {name!r} is not in {where} and the network is unreachable;"
-            f" {hint}point --data_dir at a directory holding it, or use a local dataset"
+            f" point --data_dir at a directory holding it, or use a local dataset"
             f" ({local_alternatives()})"
         )
     logger.warning("downloading TFDS dataset %r into %s", name, where)
@@ -80,11 +86,11 @@ def _prepare(builder, name, local_hint):
         ) from None
 
 
-def read(request, local_hint=None):
+def read(request, local_search=None):
     """A streaming TFDS image dataset scaled to [-1, 1], as a `Stream`.
 
-    `local_hint` says where local files could have been (sources that look for
-    them before asking TFDS); the offline error repeats it.
+    `local_search` says where a source that looks for local files first looked
+    ("searched DIR, DIR for FILE and FILE"); the offline error repeats it.
     """
     name, split, size = request.name, request.split, request.image_size
     builder = _builder(name, request.data_dir)
@@ -98,7 +104,7 @@ def read(request, local_hint=None):
     label = features.get("label")
     if not isinstance(label, tfds.features.ClassLabel):
         label = None
-    _prepare(builder, name, local_hint)
+    _prepare(builder, name, split, local_search)
     try:
         num_examples = builder.info.splits[split].num_examples
     except (KeyError, ValueError) as err:
