@@ -14,7 +14,12 @@ other, because shared machines are noisy. It reports:
 - the share of step time spent waiting on ganzoo's input pipeline;
 - `jit_compile` and `steps_per_execution` against the defaults;
 - sampling through an exported SavedModel against in-process generation;
-- FID of two 10,000 x 2048 feature sets against `scipy.linalg.sqrtm`.
+- FID of two 10,000 x 2048 feature sets against `scipy.linalg.sqrtm`;
+- with `--peer=torch` (needs the `[bench]` extra): ganzoo's training steps
+  against a PyTorch peer of the same networks and algorithm
+  (`tools/torch_peer.py`), for `dcgan` at 28x28 and the quickstart's `wgan_gp`
+  on 8x8 digits, batch 64. ganzoo runs as `jit_compile=auto` would choose: the
+  faster of with and without XLA, both timed here.
 """
 
 import argparse
@@ -201,11 +206,26 @@ def sampling_ratio(repeats):
     return in_process / saved, 256 / in_process, 256 / saved
 
 
+def machine():
+    """The CPU model and the instruction sets that decide XLA's and bf16's worth."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", "x86_64"):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2")))
+    return f"{model}, {os.cpu_count()} cores, {' '.join(wanted) or 'no avx2/avx512/amx'}"
+
+
 def run(quick):
     steps, warmup, trials = (15, 5, 3) if quick else (50, 10, 5)
-    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-               "tensorflow": tf.__version__, "keras": keras.__version__, "quick": quick,
-               "steps": steps, "trials": trials}
+    results = {"machine": machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
+               "quick": quick, "steps": steps, "trials": trials}
 
     model = dcgan()
     reference = reference_step_fn(model.generator, model.discriminator, model.latent_dim)
@@ -273,7 +293,42 @@ def run(quick):
     return results
 
 
+def peer_ratios(steps, warmup, trials):
+    """ganzoo / PyTorch throughput for the same networks and algorithm."""
+    import torch  # the optional [bench] extra
+    import torch_peer
+
+    torch.set_num_threads(os.cpu_count())
+    results = {"torch": torch.__version__}
+    for key, name, shape in (("dcgan_28x28", "dcgan", SHAPE), ("wgan_gp_8x8", "wgan_gp", (8, 8, 1))):
+        def build(name=name, shape=shape, **compile_kwargs):
+            keras.utils.set_random_seed(0)
+            model = ganzoo.create_model(name, data_shape=shape, seed=0)
+            model.compile(**compile_kwargs)
+            return model
+
+        model = build()
+        same, keras_counts, torch_counts = torch_peer.check_same_sizes(model)
+        if not same:
+            raise RuntimeError(f"{name}: parameter counts differ: Keras {keras_counts}, PyTorch {torch_counts}")
+        batch = BATCH * model.real_batches_per_step
+        images = np.random.default_rng(0).uniform(-1, 1, (batch * 16, *shape)).astype("float32")
+        dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch).repeat().prefetch(2)
+        n = max(5, steps // model.real_batches_per_step)
+        t_plain, t_xla, t_torch = best_of(
+            trials, fit_timer(model, n, warmup, dataset=dataset),
+            fit_timer(build(jit_compile=True), n, warmup, dataset=dataset),
+            torch_peer.step_timer(model, BATCH, n, warmup))
+        results[f"{key}_torch_images_per_s"] = batch / t_torch
+        results[f"{key}_ganzoo_images_per_s"] = batch / min(t_plain, t_xla)
+        results[f"{key}_xla_vs_no_xla"] = t_plain / t_xla
+        results[f"{key}_vs_torch"] = t_torch / min(t_plain, t_xla)
+    return results
+
+
 TARGETS = [
+    ("dcgan_28x28_vs_torch", ">=", 1.0, "dcgan 28x28 vs PyTorch peer (auto XLA)"),
+    ("wgan_gp_8x8_vs_torch", ">=", 1.0, "quickstart wgan_gp vs PyTorch peer"),
     ("dcgan_vs_reference", ">=", 1.0, "dcgan float32 vs the reference loop"),
     ("bf16_vs_float32_reference", ">=", 2.0, "dcgan mixed_bfloat16 vs float32 reference"),
     ("input_pipeline_wait_share", "<=", 0.05, "share of step time waiting on input"),
@@ -297,7 +352,7 @@ def format_table(results):
         lines.append(f"{label:<45} {value:>10.3f}  {goal:>8}  {ok}")
     lines.append("-" * 72)
     for key in sorted(results):
-        if key.endswith(("per_s", "gflops", "per_step")):
+        if key.endswith(("per_s", "gflops", "per_step", "xla_vs_no_xla")):
             lines.append(f"{key:<45} {results[key]:>10.1f}")
     lines.append(f"machine: {results['machine']}; TF {results['tensorflow']}, Keras {results['keras']}")
     return "\n".join(lines)
@@ -307,15 +362,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps: under 3 minutes")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--peer", choices=["torch"], help="also time a PyTorch peer ([bench] extra)")
+    parser.add_argument("--peer_only", action="store_true", help="only the peer comparison")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    results = run(args.quick)
+    steps, warmup, trials = (15, 5, 3) if args.quick else (50, 10, 5)
+    if args.peer_only:
+        results = {"machine": machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                   "quick": args.quick}
+    else:
+        results = run(args.quick)
+    if args.peer or args.peer_only:
+        results.update(peer_ratios(steps, warmup, trials))
     results["seconds"] = time.perf_counter() - started
     print(format_table(results))
     print(json.dumps(results, indent=2, sort_keys=True))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
+        Path(args.json).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     return 0
 
 
