@@ -321,7 +321,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
 
 def make_flags():
     fv = cli.new_flags()
-    flags.DEFINE_list("models", ["vanilla", "dcgan", "wgan_gp", "cgan"], "Models to compare.",
+    flags.DEFINE_list("models", list_models(), "Models to compare (default: every registered one).",
                       flag_values=fv)
     flags.DEFINE_string("dataset", "digits", "Dataset every run trains and is scored on.", flag_values=fv)
     flags.DEFINE_integer("steps", 3000, "Generator updates per run.", flag_values=fv)
