@@ -108,9 +108,9 @@ def _at_least(name, value, minimum):
 
 
 def reference_points(generator, max_examples=2000):
-    """Real 2-D points to draw behind generated ones, when the dataset is known."""
+    """Real points to draw behind generated ones, when the dataset is known."""
     dataset = generator.metadata.get("dataset")
-    if generator.data_shape != (2,) or not dataset:
+    if not images.draws_points(generator.data_shape) or not dataset:
         return None
     try:
         return data.load_numpy(dataset, "test", max_examples=max_examples)[0]
@@ -121,7 +121,7 @@ def reference_points(generator, max_examples=2000):
 def write_png(generator, samples, path, columns=None):
     """A grid (images) or scatter plot (2-D points) of `samples` at `path`."""
     samples = np.asarray(samples)
-    if samples.ndim == 2 and samples.shape[1] == 2:
+    if samples.ndim == 2 and images.draws_points(samples.shape[1:]):
         return images.save_samples(samples, path, reference=reference_points(generator))
     try:
         return images.save_samples(samples, path, columns)
