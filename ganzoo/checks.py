@@ -58,6 +58,10 @@ def int_at_least(low):
     return Rule(lambda v: is_int(v) and v >= low, words)
 
 
+def int_from_to(low, high):
+    return Rule(lambda v: is_int(v) and low <= v <= high, f"an integer from {low} to {high}")
+
+
 def number_in(low=None, high=None, closed=(True, True)):
     """Finite numbers within [low, high] (each end open where `closed` says so)."""
 

@@ -18,6 +18,7 @@ import typing
 from absl import flags
 
 from ganzoo import checks
+from ganzoo.data.pixels import MAX_IMAGE_SIZE
 from ganzoo.distribute import PRECISIONS, STRATEGIES
 from ganzoo.errors import GanzooError, check_choice
 from ganzoo.models import get_model_class, list_models
@@ -59,7 +60,7 @@ class TrainConfig:
                         "seeds weights, data order and all training noise", flag=True)
     data_dir: str | None = setting(None, checks.text.or_none(_unset),
                                    "where dataset files are (TFDS downloads there)", flag=True)
-    image_size: int | None = setting(None, checks.positive_int.or_none(_unset),
+    image_size: int | None = setting(None, checks.int_from_to(1, MAX_IMAGE_SIZE).or_none(_unset),
                                      "resize images to this square size", flag=True)
     split: str = setting("train", checks.name, "the dataset split to train on")
     steps_per_epoch: int | None = setting(

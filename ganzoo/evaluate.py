@@ -16,7 +16,7 @@ from absl import flags
 
 from ganzoo import checkpoints, cli, fileio, hub, savedmodel
 from ganzoo.errors import GanzooError
-from ganzoo.evaluation import ALL_METRICS, evaluate, format_table
+from ganzoo.evaluation import ALL_METRICS, check_num_samples, evaluate, format_table
 
 
 def make_flags():
@@ -57,13 +57,15 @@ def _open_generator(fv):
 
 
 def _run(fv):
+    # Flags first: a bad metric or sample count is refused before any TensorFlow work.
+    for name in fv["metrics"].value or []:
+        if name not in ALL_METRICS:
+            raise GanzooError(f"unknown metric {name!r}; accepted: {', '.join(ALL_METRICS)}")
+    check_num_samples(fv["num_samples"].value, fv["metrics"].value)
     generator, trained_on = _open_generator(fv)
     dataset = fv["dataset"].value or trained_on
     if not dataset:
         raise GanzooError("the generator does not say what it was trained on; pass --dataset")
-    for name in fv["metrics"].value or []:
-        if name not in ALL_METRICS:
-            raise GanzooError(f"unknown metric {name!r}; accepted: {', '.join(ALL_METRICS)}")
     result = evaluate(
         generator, dataset, fv["metrics"].value, fv["extractor"].value, fv["num_samples"].value,
         fv["split"].value, fv["seed"].value, fv["data_dir"].value,

@@ -137,15 +137,23 @@ class Generator:
                               f"{self.num_classes - 1}")
         return labels.astype("int32")
 
-    def check_latents(self, z):
-        """`z` as float32 of shape (N, latent_dim), or a one-line error."""
+    def check_latents(self, z, source=None):
+        """`z` as float32 of shape (N, latent_dim), or a one-line error (naming
+        `source`, say the file the latents came from)."""
         z = np.asarray(z)
+        where = f" in {source}" if source else ""
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise GanzooError(f"bad latent of shape {z.shape}; accepted: shape (N, "
+            raise GanzooError(f"bad latent of shape {z.shape}{where}; accepted: shape (N, "
                               f"{self.latent_dim}) for {self.name!r}")
         if not (np.issubdtype(z.dtype, np.floating) or np.issubdtype(z.dtype, np.integer)):
-            raise GanzooError(f"bad latent of type {z.dtype}; accepted: float32 numbers")
-        return z.astype("float32")
+            raise GanzooError(f"bad latent of type {z.dtype}{where}; accepted: float32 numbers")
+        z = z.astype("float32")
+        bad = np.argwhere(~np.isfinite(z))
+        if len(bad):
+            i, j = (int(k) for k in bad[0])
+            raise GanzooError(f"bad latent{where}: z[{i}, {j}] is {z[i, j]} ({len(bad)} non-finite "
+                              "value(s)); accepted: finite numbers")
+        return z
 
     def at_precision(self, policy):
         """This generator computing under the Keras dtype policy `policy`.

@@ -21,8 +21,11 @@ import sys
 import numpy as np
 from absl import flags
 
-from ganzoo import cli, data, hub, images
+from ganzoo import checks, cli, data, hub, images
+from ganzoo.data import pixels
 from ganzoo.errors import GanzooError, first_line, os_reason
+
+MAX_NUM = 10_000  # samples one command draws: --num, --rows x --frames, latents
 
 
 def grid_samples(generator, num=64, seed=0, label=None):
@@ -66,8 +69,7 @@ def interpolation(generator, rows=8, frames=10, seed=0, label=None):
     Row i interpolates between two random latents; conditional models use
     `label` for every row, or class `i % num_classes` for row i.
     """
-    rows = _at_least("rows", rows, 1)
-    frames = _at_least("frames", frames, 2)
+    rows, frames = _strips(rows, frames)
     ends = generator.latents(2 * rows, seed)
     z = slerp(ends[:rows], ends[rows:], np.linspace(0.0, 1.0, frames)).reshape(rows * frames, -1)
     labels = None
@@ -95,22 +97,47 @@ def from_latents(generator, path, label=None):
             y = stored["y"] if "y" in stored.files else None
     else:
         z = stored
-    z = generator.check_latents(z)
+    z = generator.check_latents(z, source=path)
+    if not 1 <= len(z) <= MAX_NUM:
+        raise GanzooError(f"{path} holds {len(z)} latents; accepted: 1 to {MAX_NUM} (MAX_NUM)")
     labels = label if label is not None else (y if generator.conditional else None)
     labels = generator.check_labels(labels, len(z))
+    check_fits(generator, len(z))
     return generator.generate(z, labels), labels, z, None
 
 
-def _at_least(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise GanzooError(f"bad {name}={value!r}; accepted: an integer >= {minimum}")
-    return int(value)
+def _count(name, value, minimum, maximum=MAX_NUM):
+    """`value` as an int in [minimum, maximum], or a one-line error."""
+    if isinstance(value, np.integer):
+        value = int(value)
+    return checks.int_from_to(minimum, maximum).check(name, value)
+
+
+def _strips(rows, frames):
+    rows, frames = _count("rows", rows, 1), _count("frames", frames, 2)
+    if rows * frames > MAX_NUM:
+        raise GanzooError(f"bad rows={rows} x frames={frames}: {rows * frames} samples; accepted: "
+                          f"at most {MAX_NUM} (MAX_NUM) in all")
+    return rows, frames
+
+
+def check_fits(generator, num):
+    """Refuse to generate `num` samples whose float32 values alone would not fit
+    in the memory available."""
+    needed = num * int(np.prod(generator.data_shape)) * 4 * 2  # the samples and their picture
+    available = pixels.available_memory()
+    if available is not None and needed > available:
+        raise GanzooError(
+            f"{num} samples of shape {generator.data_shape} need about {needed / 2**30:.1f} GiB, "
+            f"more than the {available / 2**30:.1f} GiB of memory available; accepted: fewer "
+            "samples (--num, --rows x --frames, or fewer latents)"
+        )
 
 
 def reference_points(generator, max_examples=2000):
-    """Real 2-D points to draw behind generated ones, when the dataset is known."""
+    """Real points to draw behind generated ones, when the dataset is known."""
     dataset = generator.metadata.get("dataset")
-    if generator.data_shape != (2,) or not dataset:
+    if not images.draws_points(generator.data_shape) or not dataset:
         return None
     try:
         return data.load_numpy(dataset, "test", max_examples=max_examples)[0]
@@ -121,7 +148,7 @@ def reference_points(generator, max_examples=2000):
 def write_png(generator, samples, path, columns=None):
     """A grid (images) or scatter plot (2-D points) of `samples` at `path`."""
     samples = np.asarray(samples)
-    if samples.ndim == 2 and samples.shape[1] == 2:
+    if samples.ndim == 2 and images.draws_points(samples.shape[1:]):
         return images.save_samples(samples, path, reference=reference_points(generator))
     try:
         return images.save_samples(samples, path, columns)
@@ -188,17 +215,23 @@ def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None
 
 
 def _run(fv):
+    # Sizes first: a bad count is refused before any TensorFlow work.
+    if fv["interpolate"].value and not fv["latents"].value:
+        _strips(fv["rows"].value, fv["frames"].value)
+    elif not fv["latents"].value:
+        _count("num", fv["num"].value, 1)
     generator = open_generator(fv["model_path"].value, fv["pretrained"].value, fv["sha256"].value,
                                fv["cache_dir"].value).at_precision(fv["precision"].value)
     label, seed = fv["label"].value, fv["seed"].value
     if fv["latents"].value:
         x, labels, z, columns = from_latents(generator, fv["latents"].value, label)
     elif fv["interpolate"].value:
+        check_fits(generator, fv["rows"].value * fv["frames"].value)
         x, labels, z, columns = interpolation(generator, fv["rows"].value, fv["frames"].value,
                                               seed, label)
     else:
-        num = _at_least("num", fv["num"].value, 1)
-        x, labels, z, columns = grid_samples(generator, num, seed, label)
+        check_fits(generator, fv["num"].value)
+        x, labels, z, columns = grid_samples(generator, fv["num"].value, seed, label)
     if fv["npz"].value:
         save_npz(fv["npz"].value, x, z, labels)
     out = write_png(generator, x, fv["out"].value, columns)

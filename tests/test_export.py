@@ -346,9 +346,15 @@ def bad_exports(exports, tmp_path_factory):
     os.makedirs(os.path.join(unsigned, "assets"), exist_ok=True)
     shutil.copy(savedmodel.metadata_path(exports["wgan_gp"][1]), savedmodel.metadata_path(unsigned))
     np.save(root / "z.npy", np.zeros((4, 3), "float32"))
+    nan = np.zeros((4, 8), "float32")
+    nan[2, 5] = np.nan
+    np.save(root / "nan.npy", nan)
+    np.savez(root / "inf.npz", z=np.full((3, 8), np.inf, "float32"))
+    np.save(root / "empty.npy", np.zeros((0, 8), "float32"))
     archive = _archive(exports["wgan_gp"][1], str(root / "g.tar.gz"), "tar.gz")
     return {"plain": plain, "unsigned": unsigned, "z": str(root / "z.npy"),
-            "url": f"file://{archive}", "root": str(root)}
+            "url": f"file://{archive}", "root": str(root), "nan": str(root / "nan.npy"),
+            "inf": str(root / "inf.npz"), "empty": str(root / "empty.npy")}
 
 
 BAD_SAMPLE_INPUT = [
@@ -357,7 +363,12 @@ BAD_SAMPLE_INPUT = [
     (["--model_path={unsigned}"],
      "error: {unsigned} is not a ganzoo generator: no 'serving_default' signature"),
     (["--model_path={wgan_gp}", "--latents={z}"],
-     "error: bad latent of shape (4, 3); accepted: shape (N, 8)"),
+     "error: bad latent of shape (4, 3) in {z}; accepted: shape (N, 8)"),
+    (["--model_path={wgan_gp}", "--latents={nan}"],
+     "error: bad latent in {nan}: z[2, 5] is nan (1 non-finite value(s)); accepted: finite numbers"),
+    (["--model_path={wgan_gp}", "--latents={inf}"], "error: bad latent in {inf}: z[0, 0] is inf"),
+    (["--model_path={wgan_gp}", "--latents={empty}"],
+     "error: {empty} holds 0 latents; accepted: 1 to 10000"),
     (["--model_path={cgan}", "--label=12"], "error: label 12 is out of range; accepted: 0 to 9"),
     (["--model_path={cgan}", "--label=-1", "--interpolate"],
      "error: label -1 is out of range; accepted: 0 to 9"),
@@ -368,7 +379,11 @@ BAD_SAMPLE_INPUT = [
     (["--pretrained=stylegan-faces"],
      "error: unknown pretrained model 'stylegan-faces'; accepted: " + ", ".join(PRETRAINED)),
     ([], "error: pass exactly one of --model_path=PATH and --pretrained=NAME"),
-    (["--model_path={wgan_gp}", "--num=0"], "error: bad num=0; accepted: an integer >= 1"),
+    (["--model_path={wgan_gp}", "--num=0"], "error: bad num=0; accepted: an integer from 1 to 10000"),
+    (["--model_path={wgan_gp}", "--num=100000000"], ("error: bad num=100000000; accepted: an integer "
+     "from 1 to 10000")),
+    (["--model_path={wgan_gp}", "--interpolate", "--rows=1000", "--frames=1000"],
+     "error: bad rows=1000 x frames=1000: 1000000 samples; accepted: at most 10000"),
     (["--model_path={wgan_gp}", "--interpolate", "--frames=1"], "error: bad frames=1"),
     (["--model_path={wgan_gp}", "--num=abc"], "error: flag --num=abc"),
 ]

@@ -2,6 +2,7 @@
 disks, corrupt data. Each scenario is real; none loses a written checkpoint."""
 
 import errno
+import json
 import os
 import random
 import signal
@@ -223,3 +224,32 @@ def test_corrupt_files_are_skipped_or_refused(tmp_path, caplog):
     with pytest.raises(GanzooError, match="bad1.png"):
         train.train(tiny_config(dataset=dataset, steps=2, batch_size=8, on_corrupt="error"),
                     str(tmp_path / "error"))
+
+
+def test_kill_9_then_truncated_newest_checkpoint_export_and_evaluate_use_the_previous(tmp_path):
+    workdir = str(tmp_path / "run")
+    process = subprocess.Popen(_command(workdir, 100_000), cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: len(checkpoints.list_checkpoints(workdir)) >= 2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    found = checkpoints.list_checkpoints(workdir)
+    (good_step, good), (_, newest) = found[-2], found[-1]
+    with open(newest, "r+b") as f:
+        f.truncate(os.path.getsize(newest) // 2)
+    out = str(tmp_path / "export")
+    done = subprocess.run([sys.executable, "-m", "ganzoo.export", f"--workdir={workdir}", f"--out={out}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    skipped = f"skipping checkpoint {newest}: damaged: not a complete .keras archive"
+    assert skipped in done.stderr
+    assert f"(step {good_step}) from {good}" in done.stdout
+    with open(os.path.join(out, "assets", "ganzoo.json")) as f:
+        assert json.load(f)["checkpoint"] == good
+    done = subprocess.run([sys.executable, "-m", "ganzoo.evaluate", f"--workdir={workdir}",
+                           "--metrics=fid", "--num_samples=64"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert skipped in done.stderr and "fid" in done.stdout

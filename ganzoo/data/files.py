@@ -81,6 +81,7 @@ def folder(request):
             " (flag --image_size) to resize them all"
         )
     target = size or sizes[0]
+    pixels.check_fits(name, len(images), target, channels)
     x = np.stack([_folder_image(im, channels, target) for im in images])
     if not classes:
         return Examples(x)

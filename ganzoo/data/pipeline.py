@@ -148,6 +148,7 @@ def _read(name, split, data_dir, image_size, on_corrupt, num_classes, *, shuffle
                 f"image_size applies to images only; {name} holds {x.shape[1]}-D points"
             )
         if tuple(x.shape[1:3]) != size:
+            pixels.check_fits(name, len(x), size, x.shape[-1])
             x = np.asarray(pixels.resize(x, size))
     return Examples(x, y, names)
 

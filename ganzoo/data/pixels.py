@@ -1,8 +1,12 @@
 """Pixel values and image sizes: every source's images end as float32 in [-1, 1].
 
 Integer pixels are scaled from [0, 255]; float pixels from [0, 1] when none is
-negative, else taken as already in [-1, 1].
+negative, else taken as already in [-1, 1]. A resize is at most
+`MAX_IMAGE_SIZE` a side, and refused (`check_fits`) before any TensorFlow work
+when its float32 result would not fit in the memory available.
 """
+
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -10,6 +14,35 @@ import tensorflow as tf
 from ganzoo.errors import GanzooError
 
 _EPS = 1e-3
+MAX_IMAGE_SIZE = 1024
+
+
+def available_memory():
+    """Bytes of memory this process can still use (MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(name, count, size, channels):
+    """Refuse resizing `count` images to `size` when the float32 result would
+    not fit in the available memory (naming the size)."""
+    needed = int(count) * int(size[0]) * int(size[1]) * int(channels) * 4
+    available = available_memory()
+    if available is not None and needed > available:
+        raise GanzooError(
+            f"{name}: {count} images resized to {size[0]}x{size[1]}x{channels} take "
+            f"{needed / 2**30:.1f} GiB as float32, more than the {available / 2**30:.1f} GiB of "
+            "memory available; accepted: a smaller image_size"
+        )
 
 
 def image_size(value):
@@ -27,9 +60,10 @@ def image_size(value):
         size = ()
     if len(size) == 1:
         size = size * 2
-    if len(size) != 2 or min(size) <= 0:
+    if len(size) != 2 or min(size) <= 0 or max(size) > MAX_IMAGE_SIZE:
         raise GanzooError(
-            f"image_size must be a positive int or (height, width), got {value!r}"
+            f"image_size must be a positive int or (height, width), at most {MAX_IMAGE_SIZE}"
+            f" (MAX_IMAGE_SIZE) a side, got {value!r}"
         )
     return size
 

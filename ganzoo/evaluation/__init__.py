@@ -9,8 +9,11 @@ from ganzoo.evaluation.scoring import (
     ALL_METRICS,
     CONDITIONAL_METRICS,
     IMAGE_METRICS,
+    MAX_SAMPLES,
+    MIN_SAMPLES,
     POINT_METRICS,
     RealSampler,
+    check_num_samples,
     evaluate,
     format_table,
     real_features,
@@ -19,6 +22,6 @@ from ganzoo.evaluation.scoring import (
 )
 
 __all__ = [
-    "ALL_METRICS", "CONDITIONAL_METRICS", "IMAGE_METRICS", "POINT_METRICS", "RealSampler",
-    "evaluate", "features", "format_table", "real_features", "score", "scorer_for",
+    "ALL_METRICS", "CONDITIONAL_METRICS", "IMAGE_METRICS", "MAX_SAMPLES", "MIN_SAMPLES", "POINT_METRICS",
+    "RealSampler", "check_num_samples", "evaluate", "features", "format_table", "real_features", "score", "scorer_for",
 ]

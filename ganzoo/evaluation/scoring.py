@@ -25,6 +25,29 @@ POINT_METRICS = ("modes",)
 ALL_METRICS = IMAGE_METRICS + CONDITIONAL_METRICS + POINT_METRICS
 MAX_REAL = 10_000
 POINT_SAMPLES = 2_500  # PacGAN's evaluation sample count
+# Fewest generated samples each metric can be computed from: FID/KID need a
+# covariance, IS one split of two, precision/recall/density/coverage more than
+# their k nearest neighbours (prdc's k = 3 and 5), intra-FID two per class.
+MIN_SAMPLES = {"fid": 2, "kid": 2, "is": 2, "pr": 6, "dc": 6, "acc": 1, "intra_fid": 2,
+               "modes": 1}
+MAX_SAMPLES = 50_000
+
+
+def check_num_samples(num, names=None):
+    """Refuse `num` generated samples (None: the default) too few for the
+    metrics `names` (None: any default set) or more than `MAX_SAMPLES`."""
+    if num is None:
+        return None
+    which = f"metrics {', '.join(names)}" if names else "the default metrics"
+    names = list(names or ALL_METRICS)
+    low = max(MIN_SAMPLES.get(name, 1) for name in names)
+    if isinstance(num, bool) or not isinstance(num, int) or not low <= num <= MAX_SAMPLES:
+        needs = ", ".join(f"{n} >= {MIN_SAMPLES[n]}" for n in names if MIN_SAMPLES.get(n, 1) > 1)
+        raise GanzooError(
+            f"bad num_samples={num!r}; accepted: an integer from {low} to {MAX_SAMPLES} "
+            f"(MAX_SAMPLES) for {which} ({needs})"
+        )
+    return num
 
 
 def cache_dir():
@@ -115,6 +138,7 @@ def evaluate(generator, dataset, metric_names=None, extractor="auto", num_sample
         if dataset not in ("ring8", "grid25"):
             raise GanzooError("mode metrics need a known mixture; accepted datasets: ring8, grid25")
         centers, std = data.mixture_spec(dataset)
+        check_num_samples(num_samples, metric_names or POINT_METRICS)
         num = num_samples or POINT_SAMPLES
         samples, _ = generate(generator, num, seed)
         scores = metrics.mode_metrics(samples, centers, std)
@@ -125,6 +149,7 @@ def evaluate(generator, dataset, metric_names=None, extractor="auto", num_sample
     conditional = _is_conditional(generator)
     applicable = IMAGE_METRICS + (CONDITIONAL_METRICS if conditional else ())
     names = _check_metrics(metric_names or applicable, applicable, dataset)
+    check_num_samples(num_samples, names)
     extractor_name = features.default_extractor_name(dataset) if extractor == "auto" else extractor
     net = features.get_extractor(extractor_name, inception_weights)
     real_f, _, real_y = real_features(dataset, real_split, net, MAX_REAL, data_dir, image_size)

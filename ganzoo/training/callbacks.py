@@ -95,8 +95,8 @@ class Checkpointer(keras.callbacks.Callback):
 class SampleGrid(keras.callbacks.Callback):
     """Writes samples from one fixed latent batch at the start and each epoch end.
 
-    Conditional models get one row per class; 2-D data gets a scatter plot over
-    real points.
+    Conditional models get one row per class; points get a scatter plot over
+    real points (projected to 2-D when D != 2, see `ganzoo.images`).
     """
 
     def __init__(self, directory, num_samples, seed, reference=None):
@@ -107,7 +107,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         os.makedirs(self.directory, exist_ok=True)
         model = self.model
-        points = model.data_shape == (2,)
+        points = images.draws_points(model.data_shape)
         num = 2000 if points else self.num_samples
         self.labels, self.columns = None, None
         if model.conditional:

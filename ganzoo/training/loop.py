@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from ganzoo import checkpoints, data, fileio
+from ganzoo import checkpoints, data, fileio, images
 from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, from_dict
 from ganzoo.distribute import make_strategy, precision
 from ganzoo.errors import GanzooError
@@ -154,7 +154,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         if model.step >= total:
             logging.info("already trained for %d steps (asked for %d)", model.step, total)
         reference = None
-        if info.shape == (2,):
+        if images.draws_points(info.shape):
             reference = data.load_numpy(config.dataset, config.split, max_examples=2000)[0]
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() else 2
