@@ -88,7 +88,7 @@ def zero_centered_penalty(discriminator, x):
     x = ops.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        logits = discriminator(x)
-    grads = tape.gradient(ops.sum(logits), x)
+        total = ops.sum(discriminator(x))
+    grads = tape.gradient(total, x)
     grads = ops.reshape(grads, (ops.shape(grads)[0], -1))
     return ops.mean(ops.sum(ops.square(grads), axis=1))
