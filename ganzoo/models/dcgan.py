@@ -55,7 +55,7 @@ class DCGAN(GAN):
                 "accepted for points: vanilla, wgan_gp, cgan"
             )
         self.generator = networks.conv_generator(self.data_shape, self.latent_dim, self.base_filters)
-        self.discriminator = networks.conv_discriminator(self.data_shape, self.base_filters)
+        self.discriminator = networks.conv_discriminator(self.discriminator_input_shape, self.base_filters)
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 
     # DCGAN changes the networks, not the algorithm: one discriminator update on
