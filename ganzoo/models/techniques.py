@@ -102,10 +102,11 @@ class DiffAugment(keras.layers.Layer):
     def _color(self, x):
         batch = tf.shape(x)[0]
         x = x + self._uniform([batch, 1, 1, 1], -0.5, 0.5)
+        # (x - mean) * f + mean, written so that f = 1 gives x exactly.
         mean = tf.reduce_mean(x, axis=3, keepdims=True)
-        x = (x - mean) * self._uniform([batch, 1, 1, 1], 0.0, 2.0) + mean
+        x = x + (x - mean) * (self._uniform([batch, 1, 1, 1], 0.0, 2.0) - 1.0)
         mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-        return (x - mean) * self._uniform([batch, 1, 1, 1], 0.5, 1.5) + mean
+        return x + (x - mean) * (self._uniform([batch, 1, 1, 1], 0.5, 1.5) - 1.0)
 
     def _translation(self, x, ratio=0.125):
         height, width = x.shape[1], x.shape[2]
