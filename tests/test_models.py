@@ -170,6 +170,34 @@ def test_paper_defaults():
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in make("dcgan").discriminator.layers)
 
 
+def test_modern_variants_paper_defaults():
+    sngan = get_model_class("sngan").default_hyperparameters()
+    assert (sngan["learning_rate"], sngan["beta_1"], sngan["beta_2"]) == (2e-4, 0.5, 0.999)
+    r3gan = get_model_class("r3gan").default_hyperparameters()
+    assert (r3gan["learning_rate"], r3gan["beta_1"], r3gan["beta_2"], r3gan["gamma"]) == (2e-4, 0.0, 0.99, 0.05)
+    assert get_model_class("pacgan").default_hyperparameters()["pack"] == 4
+    for shape in [(8, 8, 1), (2,)]:
+        weighted = [layer for layer in make("sngan", data_shape=shape).discriminator.layers
+                    if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D,
+                                          keras.layers.SpectralNormalization))]
+        assert weighted and all(isinstance(layer, keras.layers.SpectralNormalization) for layer in weighted)
+    normalizations = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+    r3gan_model = make("r3gan")
+    for network in (r3gan_model.generator, r3gan_model.discriminator):
+        assert not any(isinstance(layer, normalizations) for layer in network.layers)
+
+
+def test_spectral_norm_keeps_the_largest_singular_value_near_one():
+    model = make("sngan", data_shape=(2,), units=(16, 16))
+    model.compile()
+    model.fit(fake_data(model, steps=20), epochs=1, verbose=0)
+    model.discriminator(np.zeros((8, 2), "float32"), training=True)  # normalise once more
+    for layer in model.discriminator.layers:
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            kernel = layer.layer.kernel.numpy().reshape(-1, layer.layer.kernel.shape[-1])
+            assert abs(np.linalg.svd(kernel, compute_uv=False)[0] - 1.0) < 0.1, layer.name
+
+
 def test_wgan_gp_critic_updates_each_take_their_own_real_batch(monkeypatch):
     from ganzoo.models import wgan_gp
 

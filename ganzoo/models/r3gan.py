@@ -22,11 +22,13 @@ class R3GAN(GAN):
     and average down-sampling), a small version of the paper's modernised
     StyleGAN2 backbone without its grouped convolutions; points get MLPs.
 
-    Defaults: Adam(2e-4, beta_1=0, beta_2=0.99) as in the paper's configs;
-    gamma = 0.05, the small-image (CIFAR-10) end of the paper's range. The paper
-    also decays the learning rate and gamma with a cosine schedule and sets
-    beta_2 and gamma per dataset; ganzoo keeps both constant, so tune
-    `gamma` with `--set gamma=...` (larger for harder, higher-resolution data).
+    Defaults: Adam(2e-4, beta_1=0, beta_2=0.99), the StyleGAN2-lineage setting
+    R3GAN trains with; gamma = 0.05, meant as the small-image (CIFAR-10) end of
+    the paper's per-dataset values. The paper also decays the learning rate and
+    gamma on a schedule and sets both per dataset; ganzoo keeps them constant.
+    These numbers were not re-checked against the official configs: check the
+    paper's appendix before quoting results, and tune `--set gamma=...`
+    (larger for harder, higher-resolution data).
     The generator ends in tanh (ganzoo's image range) where R3GAN's is linear.
 
     Args:
