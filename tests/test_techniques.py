@@ -57,6 +57,15 @@ def test_pack_is_refused_where_it_cannot_apply():
         model.fit(data, verbose=0)
 
 
+def test_training_refuses_a_batch_size_pack_does_not_divide():
+    model = make("pacgan", data_shape=(2,))
+    model.check_batch_size(8)
+    with pytest.raises(GanzooError, match=r"bad batch_size=6 for pack=4; accepted: a multiple of 4"):
+        model.check_batch_size(6)
+    with pytest.raises(GanzooError, match=r"bad batch_size=8 for pack=4 on 4 replicas; accepted: a multiple of 16"):
+        model.check_batch_size(8, replicas=4)
+
+
 def test_pacgan_is_vanilla_with_pack_4():
     assert get_model_class("pacgan").default_hyperparameters()["pack"] == 4
     assert get_model_class("vanilla").default_hyperparameters()["pack"] == 1

@@ -73,8 +73,10 @@ class GAN(keras.Model):
             "translation,cutout,color", applied in training to every batch the
             discriminator sees, real and fake alike.
         ema: decay of an exponential moving average of the generator's weights
-            (Karras et al. 2018 use 0.999); `sample`, `generate` outside
-            training and exports then use `ema_generator`.
+            (Karras et al. 2018 use 0.999), kept by the generator optimizer's
+            `use_ema` (so it starts from the weights after the first update,
+            then avg = ema * avg + (1 - ema) * w); `sample`, `generate` outside
+            training and exports use `ema_generator`, synced from it.
     """
 
     registry_name = None
@@ -166,6 +168,15 @@ class GAN(keras.Model):
             clone = keras.models.clone_model(value)
             clone.set_weights(value.get_weights())
             self.ema_generator = keras.Model(clone.inputs, clone.outputs, name="ema_generator")
+
+    def check_batch_size(self, batch_size, replicas=1):
+        """Refuse a global batch whose per-replica part `pack` does not divide."""
+        if batch_size % (self.pack * replicas):
+            raise GanzooError(
+                f"bad batch_size={batch_size} for pack={self.pack}"
+                + (f" on {replicas} replicas" if replicas > 1 else "")
+                + f"; accepted: a multiple of {self.pack * replicas}"
+            )
 
     @property
     def discriminator_input_shape(self):
