@@ -101,12 +101,12 @@ class DiffAugment(keras.layers.Layer):
 
     def _color(self, x):
         batch = tf.shape(x)[0]
-        x = x + self._uniform([batch, 1, 1, 1], -0.5, 0.5)
+        x = x + tf.cast(self._uniform([batch, 1, 1, 1], -0.5, 0.5), x.dtype)
         # (x - mean) * f + mean, written so that f = 1 gives x exactly.
         mean = tf.reduce_mean(x, axis=3, keepdims=True)
-        x = x + (x - mean) * (self._uniform([batch, 1, 1, 1], 0.0, 2.0) - 1.0)
+        x = x + (x - mean) * tf.cast(self._uniform([batch, 1, 1, 1], 0.0, 2.0) - 1.0, x.dtype)
         mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-        return x + (x - mean) * (self._uniform([batch, 1, 1, 1], 0.5, 1.5) - 1.0)
+        return x + (x - mean) * tf.cast(self._uniform([batch, 1, 1, 1], 0.5, 1.5) - 1.0, x.dtype)
 
     def _translation(self, x, ratio=0.125):
         height, width = x.shape[1], x.shape[2]
