@@ -211,3 +211,19 @@ def test_techniques_are_declared_once_in_the_base():
         assert name in base
         for model_name in ganzoo.list_models():
             assert name in get_model_class(model_name).hyperparameters()
+
+
+def test_export_serves_the_averaged_generator(tmp_path):
+    from ganzoo import savedmodel
+
+    model = make("vanilla", data_shape=(2,), ema=0.9)
+    model.compile()
+    for seed in range(2):
+        model.train_on_batch(_batch(model, seed))
+    path = str(tmp_path / "export")
+    savedmodel.export_generator(model, path, {"dataset": "ring8"})
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    z = np.random.default_rng(0).standard_normal((3, model.latent_dim)).astype("float32")
+    (out,) = serve(z=tf.constant(z)).values()
+    np.testing.assert_allclose(out.numpy(), model.ema_generator(z).numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out.numpy(), model.generator(z).numpy())
