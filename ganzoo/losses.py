@@ -51,3 +51,44 @@ def gradient_penalty(critic, real, fake, alpha):
     # The epsilon keeps the norm's gradient finite where grads == 0.
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=1) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss of the discriminator: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]
+    (Lim & Ye 2017; Miyato et al. 2018, eq. 17)."""
+    return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge generator loss: -E[D(G(z))]."""
+    return -ops.mean(fake_logits)
+
+
+def relativistic_discriminator_loss(real_logits, fake_logits):
+    """Relativistic pairing loss of the discriminator: E[softplus(D(G(z)) - D(x))],
+    each fake paired with one real (Jolicoeur-Martineau 2018; Huang et al. 2024, eq. 2)."""
+    return ops.mean(ops.softplus(fake_logits - real_logits))
+
+
+def relativistic_generator_loss(real_logits, fake_logits):
+    """Relativistic pairing loss of the generator: E[softplus(D(x) - D(G(z)))]."""
+    return ops.mean(ops.softplus(real_logits - fake_logits))
+
+
+def zero_centered_penalty(discriminator, x):
+    """E[||grad_x D(x)||^2], the zero-centred gradient penalty at `x`: R1 on real
+    data, R2 on fakes (Mescheder et al. 2018, eq. 9, without the gamma / 2).
+
+    Args:
+        discriminator: callable mapping a batch to logits of shape (batch, 1) or
+            (batch / pack, 1); the gradient is that of their sum, so each example
+            gets its own gradient.
+        x: the batch at which the gradient is taken.
+    """
+    x = ops.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = ops.sum(discriminator(x))
+    grads = tape.gradient(total, x)
+    grads = ops.reshape(grads, (ops.shape(grads)[0], -1))
+    return ops.mean(ops.sum(ops.square(grads), axis=1))

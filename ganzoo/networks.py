@@ -104,18 +104,25 @@ def conv_generator(
     return _model(inputs, images, name)
 
 
+def _spectral(layer, spectral_norm):
+    """`layer` behind Keras's spectral normalisation (one power iteration) if asked."""
+    return layers.SpectralNormalization(layer, name=f"{layer.name}_sn") if spectral_norm else layer
+
+
 def conv_discriminator(
     image_shape,
     base_filters=64,
     normalization="batch",
     num_classes=0,
     initializer=DCGAN_INIT,
+    spectral_norm=False,
     name="discriminator",
 ):
     """DCGAN discriminator: stride-2 convolutions with LeakyReLU(0.2), one logit out.
 
     The first layer is never normalised (Radford et al. 2015). With `num_classes`,
-    the label is embedded as an extra image channel.
+    the label is embedded as an extra image channel. `spectral_norm` wraps every
+    convolution and the logit layer in `keras.layers.SpectralNormalization`.
     """
     _, _, doublings = upsampling_plan(image_shape)
     init = _initializer(initializer)
@@ -129,16 +136,18 @@ def conv_discriminator(
         inputs.append(labels)
         h = layers.Concatenate(name="image_and_label")([images, plane])
     for level in range(doublings):
-        h = layers.Conv2D(
+        h = _spectral(layers.Conv2D(
             _filters(base_filters, level), 4, strides=2, padding="same",
             kernel_initializer=init, name=f"down{level}",
-        )(h)
+        ), spectral_norm)(h)
         norm = _normalization(normalization, f"down{level}_norm") if level > 0 else None
         if norm is not None:
             h = norm(h)
         h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
-    logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logit")(h)
+    logits = _spectral(
+        layers.Dense(1, kernel_initializer=init, dtype="float32", name="logit"), spectral_norm
+    )(h)
     return _model(inputs, logits, name)
 
 
@@ -165,9 +174,11 @@ def mlp_generator(
 
 
 def mlp_discriminator(
-    data_shape, units=(256, 256), num_classes=0, dropout=0.0, name="discriminator"
+    data_shape, units=(256, 256), num_classes=0, dropout=0.0, spectral_norm=False,
+    name="discriminator",
 ):
-    """MLP discriminator with LeakyReLU(0.2) hidden layers and one logit out."""
+    """MLP discriminator with LeakyReLU(0.2) hidden layers and one logit out;
+    `spectral_norm` normalises every dense layer."""
     x = keras.Input(tuple(data_shape), name="data")
     inputs, h = [x], layers.Flatten()(x)
     if num_classes:
@@ -176,12 +187,62 @@ def mlp_discriminator(
         inputs.append(labels)
         h = layers.Concatenate(name="data_and_label")([h, embedded])
     for i, width in enumerate(units):
-        h = layers.Dense(width, name=f"dense{i}")(h)
+        h = _spectral(layers.Dense(width, name=f"dense{i}"), spectral_norm)(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)
-    logits = layers.Dense(1, dtype="float32", name="logit")(h)
+    logits = _spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(h)
     return _model(inputs, logits, name)
+
+
+def _residual_block(h, filters, name):
+    """Normalization-free residual block (R3GAN, Huang et al. 2024): 1x1 expand,
+    3x3 conv, 1x1 back, LeakyReLU(0.2) between; the last conv starts
+    at zero so each block starts as the identity (fix-up initialisation)."""
+    r = layers.Conv2D(filters, 1, name=f"{name}_in")(h)
+    r = layers.LeakyReLU(0.2)(r)
+    r = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv")(r)
+    r = layers.LeakyReLU(0.2)(r)
+    r = layers.Conv2D(h.shape[-1], 1, kernel_initializer="zeros", use_bias=False, name=f"{name}_out")(r)
+    return layers.Add(name=f"{name}_add")([h, r])
+
+
+def resnet_generator(image_shape, latent_dim, base_filters=32, name="generator"):
+    """R3GAN-style generator, scaled down: dense to the base grid, then per level a
+    bilinear 2x upsampling, a 1x1 transition and one residual block; no
+    normalization. Output through tanh so images lie in [-1, 1] like every ganzoo
+    generator (R3GAN's own output is linear)."""
+    base_h, base_w, doublings = upsampling_plan(image_shape)
+    z = keras.Input((latent_dim,), name="z")
+    filters = _filters(base_filters, doublings)
+    h = layers.Dense(base_h * base_w * filters, name="project")(z)
+    h = layers.LeakyReLU(0.2)(h)
+    h = layers.Reshape((base_h, base_w, filters))(h)
+    h = _residual_block(h, filters, "base")
+    for level in reversed(range(doublings)):
+        h = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}")(h)
+        h = layers.Conv2D(_filters(base_filters, level), 1, name=f"up{level}_transition")(h)
+        h = _residual_block(h, _filters(base_filters, level), f"up{level}_block")
+    h = layers.Conv2D(image_shape[-1], 1, name="to_image")(h)
+    images = layers.Activation("tanh", dtype="float32", name="images")(h)
+    return keras.Model(z, images, name=name)
+
+
+def resnet_discriminator(image_shape, base_filters=32, name="discriminator"):
+    """R3GAN-style discriminator, scaled down: a 1x1 stem, then per level one
+    residual block, a 1x1 transition and 2x average pooling; no normalization;
+    one logit out."""
+    _, _, doublings = upsampling_plan(image_shape)
+    images = keras.Input(tuple(image_shape), name="images")
+    h = layers.Conv2D(base_filters, 1, name="from_image")(images)
+    for level in range(doublings):
+        h = _residual_block(h, _filters(base_filters, level), f"down{level}_block")
+        h = layers.Conv2D(_filters(base_filters, level + 1), 1, name=f"down{level}_transition")(h)
+        h = layers.AveragePooling2D(2, name=f"down{level}")(h)
+    h = _residual_block(h, _filters(base_filters, doublings), "base")
+    h = layers.Flatten()(h)
+    logits = layers.Dense(1, dtype="float32", name="logit")(h)
+    return keras.Model(images, logits, name=name)
 
 
 def is_image_shape(data_shape):

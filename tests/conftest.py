@@ -13,6 +13,9 @@ TINY = {
     "dcgan": {"base_filters": 8, "latent_dim": 8},
     "wgan_gp": {"base_filters": 8, "units": (32, 32), "latent_dim": 8, "n_critic": 2},
     "cgan": {"base_filters": 8, "units": (32, 32), "latent_dim": 8},
+    "sngan": {"base_filters": 8, "units": (32, 32), "latent_dim": 8},
+    "r3gan": {"base_filters": 8, "units": (32, 32), "latent_dim": 8},
+    "pacgan": {"generator_units": (32, 32), "discriminator_units": (32, 32), "latent_dim": 8},
 }
 
 

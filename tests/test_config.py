@@ -53,7 +53,7 @@ def test_precedence_file_then_flags_then_overrides(tmp_path):
         (["precision=fp8"], "unknown precision 'fp8'; accepted: float32, mixed_bfloat16, mixed_float16"),
         (["jit_compile=maybe"], "bad value jit_compile='maybe'; accepted: true or false"),
         (["novalue"], "bad override 'novalue'; accepted: key=value"),
-        (["model=gan9000"], "unknown model 'gan9000'; accepted: cgan, dcgan, vanilla, wgan_gp"),
+        (["model=gan9000"], "unknown model 'gan9000'; accepted: cgan, dcgan, pacgan, r3gan, sngan, vanilla, wgan_gp"),
     ],
 )
 def test_bad_overrides_are_named(overrides, message):

@@ -74,3 +74,38 @@ def test_gradient_penalty_is_zero_for_unit_gradient():
     critic = lambda x: tf.reduce_sum(x * tf.constant([0.6, 0.8]), axis=1, keepdims=True)
     x = tf.zeros((4, 2))
     assert float(losses.gradient_penalty(critic, x, x + 1, tf.fill((4, 1), 0.5))) < 1e-10
+
+
+def test_hinge_losses_on_known_logits():
+    real = np.array([[2.0], [0.5], [-1.0]], "float32")
+    fake = np.array([[-3.0], [0.0], [1.0]], "float32")
+    # max(0, 1 - r): 0, 0.5, 2; max(0, 1 + f): 0, 1, 2
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake), 2.5 / 3 + 3 / 3, rtol=1e-6)
+    np.testing.assert_allclose(losses.hinge_generator_loss(fake), 2.0 / 3, rtol=1e-6)
+
+
+def test_relativistic_pairing_losses(logits):
+    real, fake = logits
+    np.testing.assert_allclose(losses.relativistic_discriminator_loss(real, fake),
+                               np.mean(-np.log(sigmoid(real - fake))), rtol=1e-5)
+    np.testing.assert_allclose(losses.relativistic_generator_loss(real, fake),
+                               np.mean(-np.log(sigmoid(fake - real))), rtol=1e-5)
+    # Equal logits: the pair is undecided, log 2 each.
+    np.testing.assert_allclose(losses.relativistic_discriminator_loss(real, real), np.log(2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2,), (4, 4, 3)])
+def test_zero_centered_penalty_of_linear_discriminator_is_squared_norm(shape):
+    # D(x) = w.x has gradient w everywhere: R1 = ||w||^2 at any batch.
+    rng = np.random.default_rng(3)
+    w = tf.constant(rng.normal(size=shape), tf.float32)
+    d = lambda x: tf.reduce_sum(x * w, axis=list(range(1, len(shape) + 1)))[:, None]
+    x = tf.constant(rng.normal(size=(8, *shape)), tf.float32)
+    np.testing.assert_allclose(losses.zero_centered_penalty(d, x), np.sum(w.numpy() ** 2), rtol=1e-5)
+
+
+def test_zero_centered_penalty_of_quadratic_discriminator():
+    # D(x) = ||x||^2 / 2 has gradient x: the penalty is E[||x||^2].
+    x = np.random.default_rng(4).normal(size=(16, 3)).astype("float32")
+    d = lambda v: 0.5 * tf.reduce_sum(v * v, axis=1, keepdims=True)
+    np.testing.assert_allclose(losses.zero_centered_penalty(d, x), np.mean(np.sum(x**2, 1)), rtol=1e-5)

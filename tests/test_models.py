@@ -70,10 +70,11 @@ def test_bad_hyperparameter_values_are_named(key, value):
 @pytest.mark.parametrize("shape", IMAGE_SHAPES)
 def test_output_shapes(model_name, shape):
     model = make(model_name, data_shape=shape)
-    images = model(generator_inputs(model, 3))
-    assert tuple(images.shape) == (3, *shape)
+    n = 3 * model.pack  # the discriminator judges packs: 3 logits either way
+    images = model(generator_inputs(model, n))
+    assert tuple(images.shape) == (n, *shape)
     assert float(tf.reduce_max(tf.abs(images))) <= 1.0  # tanh output
-    d_inputs = [images, tf.zeros(3, "int32")] if model.conditional else images
+    d_inputs = [images, tf.zeros(n, "int32")] if model.conditional else images
     assert tuple(model.discriminator(d_inputs).shape) == (3, 1)
 
 
@@ -88,7 +89,7 @@ def test_vector_data(model_name):
 
 @pytest.mark.parametrize("shape", [(7, 7, 1), (5, 5, 3), (27, 27, 1)])
 def test_image_size_the_networks_cannot_take(model_name, shape):
-    if model_name == "vanilla":
+    if issubclass(get_model_class(model_name), get_model_class("vanilla")):
         pytest.skip("vanilla's MLPs take any size")
     with pytest.raises(GanzooError, match=r"image size .* is not supported.*accepted"):
         make(model_name, data_shape=shape)
@@ -167,6 +168,34 @@ def test_paper_defaults():
         isinstance(layer, keras.layers.BatchNormalization) for layer in wgan_model.discriminator.layers
     )
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in make("dcgan").discriminator.layers)
+
+
+def test_modern_variants_paper_defaults():
+    sngan = get_model_class("sngan").default_hyperparameters()
+    assert (sngan["learning_rate"], sngan["beta_1"], sngan["beta_2"]) == (2e-4, 0.5, 0.999)
+    r3gan = get_model_class("r3gan").default_hyperparameters()
+    assert (r3gan["learning_rate"], r3gan["beta_1"], r3gan["beta_2"], r3gan["gamma"]) == (2e-4, 0.0, 0.99, 0.05)
+    assert get_model_class("pacgan").default_hyperparameters()["pack"] == 4
+    for shape in [(8, 8, 1), (2,)]:
+        weighted = [layer for layer in make("sngan", data_shape=shape).discriminator.layers
+                    if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D,
+                                          keras.layers.SpectralNormalization))]
+        assert weighted and all(isinstance(layer, keras.layers.SpectralNormalization) for layer in weighted)
+    normalizations = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+    r3gan_model = make("r3gan")
+    for network in (r3gan_model.generator, r3gan_model.discriminator):
+        assert not any(isinstance(layer, normalizations) for layer in network.layers)
+
+
+def test_spectral_norm_keeps_the_largest_singular_value_near_one():
+    model = make("sngan", data_shape=(2,), units=(16, 16))
+    model.compile()
+    model.fit(fake_data(model, steps=20), epochs=1, verbose=0)
+    model.discriminator(np.zeros((8, 2), "float32"), training=True)  # normalise once more
+    for layer in model.discriminator.layers:
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            kernel = layer.layer.kernel.numpy().reshape(-1, layer.layer.kernel.shape[-1])
+            assert abs(np.linalg.svd(kernel, compute_uv=False)[0] - 1.0) < 0.1, layer.name
 
 
 def test_wgan_gp_critic_updates_each_take_their_own_real_batch(monkeypatch):

@@ -121,7 +121,7 @@ def test_cli_trains_every_model_on_digits(model, tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--model=stylegan"], "error: unknown model 'stylegan'; accepted: cgan, dcgan, vanilla, wgan_gp"),
+        (["--model=stylegan"], "error: unknown model 'stylegan'; accepted: cgan, dcgan, pacgan, r3gan, sngan, vanilla, wgan_gp"),
         (["--dataset=imagenet_typo_zz"], "error: unknown dataset 'imagenet_typo_zz'"),
         (["--set=n_critic"], "error: bad override 'n_critic'; accepted: key=value"),
         (["--set=colour=red"], "error: unknown --set key 'colour'; accepted: model, dataset"),

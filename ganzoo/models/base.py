@@ -10,8 +10,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ganzoo import checks
+from ganzoo import checks, losses
 from ganzoo.errors import GanzooError
+from ganzoo.models import techniques
 from ganzoo.models.hyperparameters import Hyperparameter, declare, merge
 
 _RNG_KEY = "seed_generator_state"
@@ -59,6 +60,23 @@ class GAN(keras.Model):
             `learning_rate`.
         beta_1, beta_2: Adam's decay rates, shared by both optimizers.
         seed: seed of the model's `SeedGenerator` (all training noise).
+
+    Techniques every variant gets, off by default (see `ganzoo.models.techniques`):
+
+        pack: the discriminator judges groups of `pack` examples, concatenated
+            along the last axis (PacGAN, Lin et al. 2018). Variants build their
+            discriminator network for `self.discriminator_input_shape`; the
+            base puts it behind a view that packs. Batches must divide by it.
+        r1_weight: gamma of the R1 penalty (gamma / 2) E||grad D(x)||^2 on real
+            data (Mescheder et al. 2018), added by `regularization()`.
+        augment: DiffAugment policy (Zhao et al. 2020), e.g.
+            "translation,cutout,color", applied in training to every batch the
+            discriminator sees, real and fake alike.
+        ema: decay of an exponential moving average of the generator's weights
+            (Karras et al. 2018 use 0.999), kept by the generator optimizer's
+            `use_ema` (so it starts from the weights after the first update,
+            then avg = ema * avg + (1 - ema) * w); `sample`, `generate` outside
+            training and exports use `ema_generator`, synced from it.
     """
 
     registry_name = None
@@ -79,6 +97,19 @@ class GAN(keras.Model):
         beta_2=Hyperparameter(0.999, checks.probability, "Adam's beta_2 for both networks"),
         seed=Hyperparameter(
             None, checks.non_negative_int.or_none(), "seed of all training noise (None: random)"
+        ),
+        pack=Hyperparameter(
+            1, checks.positive_int, "examples the discriminator judges together (PacGAN; 1: off)"
+        ),
+        r1_weight=Hyperparameter(
+            0.0, checks.number_in(0), "gamma of the R1 penalty on real data (0: off)"
+        ),
+        augment=Hyperparameter(
+            "", techniques.augment_policy,
+            "DiffAugment policy for all the discriminator sees, e.g. translation,cutout,color",
+        ),
+        ema=Hyperparameter(
+            0.0, checks.probability, "decay of the generator weights' moving average (0: off)"
         ),
     )
 
@@ -113,12 +144,44 @@ class GAN(keras.Model):
                 "(D,) vectors with positive sizes"
             )
         self.check_hyperparameters(values)
+        if self.conditional and values["pack"] > 1:
+            raise GanzooError(
+                f"bad hyperparameter pack={values['pack']} for the conditional model "
+                f"{self.registry_name!r}; accepted: 1"
+            )
         self.data_shape = data_shape
         for name, value in values.items():
             setattr(self, name, tuple(value) if isinstance(value, list) else value)
         self.seed_generator = ReplicaSeedGenerator(self.seed)
         # The sub-networks are functional models, built as they are created.
         self.built = True
+
+    def __setattr__(self, name, value):
+        # The variant assigns its networks; the base adds what the techniques need.
+        if name == "discriminator" and (self.pack > 1 or self.augment):
+            value = techniques.discriminator_view(
+                value, self.data_shape, self.pack, self.augment, self.seed_generator,
+                conditional=self.conditional,
+            )
+        super().__setattr__(name, value)
+        if name == "generator" and getattr(self, "ema", 0):
+            clone = keras.models.clone_model(value)
+            clone.set_weights(value.get_weights())
+            self.ema_generator = keras.Model(clone.inputs, clone.outputs, name="ema_generator")
+
+    def check_batch_size(self, batch_size, replicas=1):
+        """Refuse a global batch whose per-replica part `pack` does not divide."""
+        if batch_size % (self.pack * replicas):
+            raise GanzooError(
+                f"bad batch_size={batch_size} for pack={self.pack}"
+                + (f" on {replicas} replicas" if replicas > 1 else "")
+                + f"; accepted: a multiple of {self.pack * replicas}"
+            )
+
+    @property
+    def discriminator_input_shape(self):
+        """The input shape of the discriminator network a variant builds."""
+        return techniques.packed_shape(self.data_shape, self.pack)
 
     def get_config(self):
         config = super().get_config()
@@ -136,6 +199,15 @@ class GAN(keras.Model):
         d_rate = self.d_learning_rate or self.learning_rate
         self.g_optimizer = g_optimizer or self._adam(self.learning_rate, "g_adam")
         self.d_optimizer = d_optimizer or self._adam(d_rate, "d_adam")
+        if self.ema:
+            # The generator's average lives in its optimizer (Keras's use_ema).
+            inner = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
+            if not inner.use_ema or inner.ema_momentum != self.ema:
+                if inner.built:
+                    raise GanzooError(
+                        f"bad g_optimizer for ema={self.ema}; accepted: an unbuilt optimizer"
+                    )
+                inner.use_ema, inner.ema_momentum = True, self.ema
         if keras.mixed_precision.dtype_policy().name == "mixed_float16":
             self.g_optimizer = _with_loss_scale(self.g_optimizer)
             self.d_optimizer = _with_loss_scale(self.d_optimizer)
@@ -144,7 +216,10 @@ class GAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def _adam(self, learning_rate, name):
-        return keras.optimizers.Adam(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
+        ema = {"use_ema": True, "ema_momentum": self.ema} if self.ema and name == "g_adam" else {}
+        return keras.optimizers.Adam(
+            learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name, **ema
+        )
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
@@ -214,6 +289,17 @@ class GAN(keras.Model):
         grads = tape.gradient(loss, variables, output_gradients=ops.cast(scale, loss.dtype))
         optimizer.apply_gradients(zip(grads, variables))
 
+    def regularization(self, real, labels=None):
+        """The R1 penalty (r1_weight / 2) E||grad D(x)||^2 on real data, for the
+        discriminator's loss; 0 (and no graph) when `r1_weight` is 0."""
+        if not self.r1_weight:
+            return 0.0
+        if self.conditional:
+            discriminator = lambda x: self.discriminator([x, labels], training=True)
+        else:
+            discriminator = lambda x: self.discriminator(x, training=True)
+        return 0.5 * self.r1_weight * losses.zero_centered_penalty(discriminator, real)
+
     def require_labels(self, labels):
         if labels is None:
             raise GanzooError(
@@ -225,17 +311,46 @@ class GAN(keras.Model):
 
     # -- sampling ---------------------------------------------------------------
 
+    @property
+    def sampling_generator(self):
+        """The generator that samples and exports: `ema_generator` (synced with
+        the optimizer's averages) when `ema` is on, else `generator`."""
+        if not self.ema:
+            return self.generator
+        if tf.executing_eagerly():
+            self.sync_ema()
+        return self.ema_generator
+
+    def sync_ema(self):
+        """Copy the optimizer's moving averages (and the generator's non-trained
+        state, e.g. batch-norm statistics) into `ema_generator`."""
+        optimizer = getattr(self, "g_optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        averages = getattr(optimizer, "_model_variables_moving_average", None)
+        if not averages or int(optimizer.iterations.numpy()) == 0:
+            if averages is not None:  # compiled, not trained: the initial weights
+                self.ema_generator.set_weights(self.generator.get_weights())
+            return
+        for target, average in zip(self.ema_generator.trainable_variables, averages):
+            target.assign(average)
+        for target, value in zip(self.ema_generator.non_trainable_variables,
+                                 self.generator.non_trainable_variables):
+            target.assign(value)
+
     def call(self, inputs, training=False):
         """Generate from `z`, or from `[z, labels]` for conditional models."""
-        return self.generator(inputs, training=training)
+        generator = self.generator if training else self.sampling_generator
+        return generator(inputs, training=training)
 
     def generate(self, z, labels=None, training=False):
-        """Examples for latents `z` (and `labels` for conditional models)."""
+        """Examples for latents `z` (and `labels` for conditional models); the
+        averaged generator outside training when `ema` is on."""
         z = ops.convert_to_tensor(z, "float32")
+        generator = self.generator if training else self.sampling_generator
         if self.conditional:
             labels = ops.convert_to_tensor(self.require_labels(labels), "int32")
-            return self.generator([z, labels], training=training)
-        return self.generator(z, training=training)
+            return generator([z, labels], training=training)
+        return generator(z, training=training)
 
     def sample(self, num, labels=None, seed=None, batch_size=256):
         """`num` examples as a NumPy array, generated in batches.
@@ -275,6 +390,8 @@ class GAN(keras.Model):
     # -- the seed generator's state travels with the weights --------------------
 
     def save_own_variables(self, store):
+        if self.ema:
+            self.sync_ema()  # before ema_generator's own weights are written
         super().save_own_variables(store)
         store[_RNG_KEY] = ops.convert_to_numpy(self.seed_generator.state.value)
 

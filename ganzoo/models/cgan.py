@@ -86,6 +86,7 @@ class ConditionalGAN(GAN):
             real_logits = self.discriminator([real, labels], training=True)
             fake_logits = self.discriminator([fake, labels], training=True)
             d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            d_loss += self.regularization(real, labels)
         self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
 
         # 2. Generator: make D accept G(z, y) as an example of class y.

@@ -52,10 +52,10 @@ class DCGAN(GAN):
         if not networks.is_image_shape(self.data_shape):
             raise GanzooError(
                 f"dcgan needs images of shape (H, W, C), got data_shape={self.data_shape}; "
-                "accepted for points: vanilla, wgan_gp, cgan"
+                "accepted for points: vanilla, wgan_gp, cgan, sngan, r3gan, pacgan"
             )
         self.generator = networks.conv_generator(self.data_shape, self.latent_dim, self.base_filters)
-        self.discriminator = networks.conv_discriminator(self.data_shape, self.base_filters)
+        self.discriminator = networks.conv_discriminator(self.discriminator_input_shape, self.base_filters)
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 
     # DCGAN changes the networks, not the algorithm: one discriminator update on

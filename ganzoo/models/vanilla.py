@@ -67,7 +67,7 @@ class VanillaGAN(GAN):
             self.data_shape, self.latent_dim, self.generator_units, output_activation=activation
         )
         self.discriminator = networks.mlp_discriminator(
-            self.data_shape, self.discriminator_units, dropout=self.dropout
+            self.discriminator_input_shape, self.discriminator_units, dropout=self.dropout
         )
         self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
 
@@ -75,12 +75,12 @@ class VanillaGAN(GAN):
         real, _ = unpack(data)
         batch_size = tf.shape(real)[0]
 
-        # 1. Discriminator: ascend log D(x) + log(1 - D(G(z))).
+        # 1. Discriminator: ascend log D(x) + log(1 - D(G(z))) (minus R1 if set).
         fake = self.generator(self.latent_noise(batch_size), training=True)
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            d_loss = losses.discriminator_loss(real_logits, fake_logits) + self.regularization(real)
         self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
 
         # 2. Generator: descend -log D(G(z)) on fresh noise.

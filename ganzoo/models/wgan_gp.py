@@ -61,14 +61,16 @@ class WGANGP(GAN):
                 self.data_shape, self.latent_dim, self.base_filters, initializer="glorot_uniform"
             )
             self.discriminator = networks.conv_discriminator(
-                self.data_shape, self.base_filters, normalization=None,
+                self.discriminator_input_shape, self.base_filters, normalization=None,
                 initializer="glorot_uniform", name="critic",
             )
         else:
             self.generator = networks.mlp_generator(
                 self.data_shape, self.latent_dim, self.units, output_activation="linear"
             )
-            self.discriminator = networks.mlp_discriminator(self.data_shape, self.units, name="critic")
+            self.discriminator = networks.mlp_discriminator(
+                self.discriminator_input_shape, self.units, name="critic"
+            )
         self.init_trackers("d_loss", "g_loss", "gradient_penalty", "wasserstein")
 
     @property
@@ -91,7 +93,7 @@ class WGANGP(GAN):
                 penalty = losses.gradient_penalty(
                     lambda x: critic(x, training=True), real_batch, fake, alpha
                 )
-                d_loss = wasserstein_loss + self.gp_weight * penalty
+                d_loss = wasserstein_loss + self.gp_weight * penalty + self.regularization(real_batch)
             self.apply_loss(self.d_optimizer, tape, d_loss, critic)
             # The critic's estimate of the Wasserstein distance is -wasserstein_loss.
             self.track(d_loss=d_loss, gradient_penalty=penalty, wasserstein=-wasserstein_loss)

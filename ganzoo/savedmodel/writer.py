@@ -29,7 +29,7 @@ def _raw_variable(variable):
 
 def _serving_module(model, metadata_file):
     """A `tf.Module` whose only tracked state is the generator's variables, once."""
-    generator = model.generator
+    generator = model.sampling_generator  # the moving average when `ema` is on
     module = tf.Module(name="ganzoo_generator")
     seen, variables = set(), []
     for weight in generator.weights:

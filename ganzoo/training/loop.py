@@ -136,6 +136,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         )
         with strategy.scope():
             model = build_model(config, info)
+        model.check_batch_size(config.batch_size, strategy.num_replicas_in_sync)
         real_batch = config.batch_size * model.real_batches_per_step
         if info.num_examples < real_batch:
             raise GanzooError(
