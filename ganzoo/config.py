@@ -177,6 +177,11 @@ def _field_type(name):
     return kind
 
 
+def check_field(name, value):
+    """`value`, or a `GanzooError` if config field `name`'s rule refuses it."""
+    return _fields()[name].metadata["rule"].check(name, value)
+
+
 def config_fields():
     return [name for name in _fields() if name != "hparams"]
 

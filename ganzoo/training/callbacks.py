@@ -40,8 +40,9 @@ class StopAtStep(keras.callbacks.Callback):
 class TimeBudget(keras.callbacks.Callback):
     """Counts training wall time and ends training once `limit` seconds are spent.
 
-    `spent` seconds come from earlier segments of a resumed run. The clock runs
-    from the first `on_train_begin`; time inside `paused()` (evaluations) does
+    `spent` seconds come from earlier segments of a resumed run. The clock starts
+    when the segment's first step is done: tracing (and compiling) the step is
+    start-up, like building the model. Time inside `paused()` (evaluations) does
     not count. `limit=None` only counts.
     """
 
@@ -66,12 +67,10 @@ class TimeBudget(keras.callbacks.Callback):
         finally:
             self.excluded += time.monotonic() - started
 
-    def on_train_begin(self, logs=None):
+    def on_train_batch_end(self, batch, logs=None):
         if self.began is None:
             self.began = time.monotonic()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.exhausted():
+        elif self.exhausted():
             self.model.stop_training = True
 
 

@@ -1,5 +1,5 @@
 """`jit_compile=auto`: time train steps with and without XLA on the real model
-and a real batch, and keep the faster.
+and a batch of the real shape, and keep the faster.
 
 The measurement trains the model itself for a few steps, so every variable the
 step touches (weights, both optimizers, the RNG state, the loss trackers) is
@@ -34,6 +34,21 @@ def _state_variables(model):
     return list(found.values())
 
 
+def _batch_like(spec):
+    """A batch of the shapes and dtypes of `spec`: images in [-1, 1], labels 0.
+
+    Made up rather than drawn, because drawing from the seeded stream would
+    reshuffle it and change the batches the run then trains on.
+    """
+
+    def make(s):
+        if s.dtype.is_floating:
+            return tf.random.stateless_uniform(s.shape, seed=(0, 0), minval=-1, maxval=1, dtype=s.dtype)
+        return tf.zeros(s.shape, s.dtype)
+
+    return tf.nest.map_structure(make, spec)
+
+
 def _fit(model, batch, steps):
     timer = _StepTimes()
     model.fit(batch, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0, shuffle=False)
@@ -45,12 +60,11 @@ def measure_xla(model, batches, timed_steps=6, round_steps=3):
     step without and with XLA over `n` timed steps each, and the two compiled
     train functions.
 
-    Each mode is compiled on one real batch, then they alternate in rounds of
+    Each mode is compiled on one batch of the shape `batches` yields, then they alternate in rounds of
     `round_steps` steps (the first of each round untimed), so slow spells of a
     shared machine hit both. Once one mode is clearly (2x) faster, it stops early.
     """
-    batch = next(iter(batches.take(1)))
-    repeated = tf.data.Dataset.from_tensors(batch).repeat()
+    repeated = tf.data.Dataset.from_tensors(_batch_like(batches.element_spec)).repeat()
     variables = _state_variables(model)
     snapshot = [v.numpy() for v in variables]
     functions, times = {}, {False: [], True: []}
