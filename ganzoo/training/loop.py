@@ -150,9 +150,8 @@ def _check_same_run(config, workdir):
         if key not in RESUMABLE_CHANGES and _canonical(saved.get(key)) != _canonical(current[key]):
             raise GanzooError(
                 f"workdir {workdir} holds a run with {key}={saved.get(key)!r}, not {current[key]!r}; "
-                "accepted: the same settings to resume (only steps/epochs/minutes/checkpointing may "
-                "change), "
-                "or another --workdir"
+                "accepted: the same settings to resume (only steps/epochs/minutes/checkpointing "
+                "may change), or another --workdir"
             )
 
 
