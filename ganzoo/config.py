@@ -66,7 +66,8 @@ class TrainConfig:
     minutes: float | None = setting(
         None, checks.number_in(0, closed=(False, True)).or_none(_unset),
         "minutes of training wall time, in total (resuming included); with steps or epochs: "
-        "whichever comes first", flag=True, resumable=True)
+        "whichever comes first (none of the three: 3000 steps or 2 minutes)", flag=True,
+        resumable=True)
     batch_size: int = setting(64, checks.positive_int, "real examples per discriminator update",
                               flag=True)
     seed: int = setting(0, checks.non_negative_int,
