@@ -27,7 +27,7 @@ def test_a_run_stops_at_its_budget_and_resuming_trains_no_more(tmp_path):
     config = tiny_config(steps=None, minutes=0.1, steps_per_epoch=20)
     started = time.monotonic()
     result = train.train(config, workdir)
-    assert time.monotonic() - started < 6 + 20  # start-up included
+    assert time.monotonic() - started < 6 + 40  # start-up (data, model, tracing) included
     spent = recorded_seconds(workdir)
     assert 6 <= spent <= 6 + SLACK, spent
     assert result.steps > 20  # stopped by time, mid-epoch, not by a step count
