@@ -160,7 +160,9 @@ def test_compare_at_equal_wall_time_shows_the_steps_reached(tmp_path):
     assert results["protocol"]["minutes"] == 0.05 and results["protocol"]["steps"] is None
     runs = {r["model"]: r for r in results["runs"]}
     for run in runs.values():
-        assert run["steps"] > 20 and 3 <= recorded_seconds(os.path.join(workdir, "runs", f"{run['model']}-seed0")) <= 3 + SLACK
+        # (How close to its budget a run stops is checked above; here, that each had its 3 s.)
+        spent = recorded_seconds(os.path.join(workdir, "runs", f"{run['model']}-seed0"))
+        assert run["steps"] > 20 and spent >= 3
     # wgan_gp's five critic updates per step: fewer steps in the same time.
     assert runs["wgan_gp"]["steps"] < runs["vanilla"]["steps"]
     with open(os.path.join(workdir, "results.md")) as f:
