@@ -102,6 +102,7 @@ class Choice(Rule):
 positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 boolean = Rule(lambda v: isinstance(v, bool), "true or false")
+auto_or_boolean = Rule(lambda v: isinstance(v, bool) or v == "auto", "auto, true or false")
 name = Rule(lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty name")
 text = Rule(lambda v: isinstance(v, str), "a string")
 widths = Rule(

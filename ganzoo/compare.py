@@ -3,8 +3,10 @@
     python -m ganzoo.compare --models=vanilla,dcgan,wgan_gp,cgan --dataset=digits \\
         --steps=3000 --seeds=0,1,2 --workdir=runs/compare-digits
 
-Every run gets the same data and split, the same budget of generator updates,
-the same seeds and the same evaluation (extractor, sample counts, metrics);
+Every run gets the same data and split, the same budget of generator updates
+(or, with `--minutes`, the same training wall time: the fair budget between a
+variant with one critic step and one with five; the tables show the steps each
+run reached), the same seeds and the same evaluation (extractor, sample counts, metrics);
 each model keeps its paper defaults unless `--set` overrides them. Finished
 runs are skipped and an interrupted run resumes, so the command can simply be
 run again. Output in the workdir: `results.json` (every run, its stamp and its
@@ -24,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from absl import flags, logging
 
-from ganzoo import checks, cli, config, data, evaluation, fileio, images, training
+from ganzoo import checks, cli, config, data, distribute, evaluation, fileio, images, training
 from ganzoo.errors import GanzooError
 from ganzoo.models import get_model_class, list_models
 
@@ -36,6 +38,8 @@ POINT_COLUMNS = ["modes_covered", "high_quality", "reverse_kl"]
 LOWER_IS_BETTER = {"fid", "kid", "intra_fid", "reverse_kl"}
 # Config fields every run shares, offered as flags.
 RUN_FLAGS = ("batch_size", "precision", "strategy", "data_dir", "image_size")
+# Generator updates per run when neither --steps nor --minutes is given.
+DEFAULT_STEPS = 3000
 
 
 @dataclasses.dataclass
@@ -43,7 +47,7 @@ class Protocol:
     """What every run of a comparison shares."""
 
     dataset: str
-    steps: int
+    steps: int | None
     seeds: tuple
     eval_every: int
     eval_samples: int | None
@@ -53,6 +57,8 @@ class Protocol:
     # Samples in each run's final evaluation: as many as the held-out split has,
     # so runs score on the same footing as the real held-out baseline.
     final_samples: int | None = None
+    # Minutes of training wall time per run (None: steps alone bound a run).
+    minutes: float | None = None
 
 
 def _run_name(model, seed):
@@ -120,8 +126,8 @@ def run_one(model, seed, protocol, workdir, hparams=None, **config_fields):
         with open(result_path) as f:
             return json.load(f)
     run_config = config.make_config(
-        model=model, dataset=protocol.dataset, steps=protocol.steps, seed=seed,
-        eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
+        model=model, dataset=protocol.dataset, steps=protocol.steps, minutes=protocol.minutes,
+        seed=seed, eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
         **config_fields,
     )
     outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
@@ -156,13 +162,13 @@ def _reference(dataset, model):
 
 
 def summarize(runs, columns):
-    """{model: {metric: (mean, std, n)}, ...} over seeds, plus train seconds."""
+    """{model: {metric: (mean, std, n)}, ...} over seeds, plus steps and train seconds."""
     summary = {}
     for model in dict.fromkeys(r["model"] for r in runs):
         mine = [r for r in runs if r["model"] == model]
         row = {}
-        for column in columns + ["train_seconds"]:
-            values = [r["metrics"].get(column) if column != "train_seconds" else r["train_seconds"]
+        for column in columns + ["steps", "train_seconds"]:
+            values = [r.get(column) if column in ("steps", "train_seconds") else r["metrics"].get(column)
                       for r in mine]
             values = [float(v) for v in values if v is not None]
             if values:
@@ -174,8 +180,9 @@ def summarize(runs, columns):
 def markdown_table(summary, columns, protocol):
     present = [c for c in columns if any(c in row for row in summary.values())]
     arrow = {c: " ↓" if c in LOWER_IS_BETTER else " ↑" for c in present}
-    head = "| model | " + " | ".join(f"{c}{arrow[c]}" for c in present) + " | train time / run |"
-    lines = [head, "|" + "---|" * (len(present) + 2)]
+    head = ("| model | " + " | ".join(f"{c}{arrow[c]}" for c in present)
+            + " | steps reached | train time / run |")
+    lines = [head, "|" + "---|" * (len(present) + 3)]
     for model, row in summary.items():
         cells = []
         for c in present:
@@ -184,12 +191,17 @@ def markdown_table(summary, columns, protocol):
                 cells.append(f"{mean:.3f} ± {std:.3f}" if abs(mean) < 100 else f"{mean:.1f} ± {std:.1f}")
             else:
                 cells.append("–")
-        seconds = row.get("train_seconds")
+        steps, seconds = row.get("steps"), row.get("train_seconds")
+        cells.append((f"{steps[0]:.0f}" + (f" ± {steps[1]:.0f}" if steps[1] else "")) if steps else "–")
         cells.append(f"{seconds[0]:.0f} s" if seconds else "–")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     seeds = ",".join(map(str, protocol.seeds))
     lines.append("")
-    lines.append(f"Mean ± std over seeds {seeds}; {protocol.steps} generator steps per run on "
+    budget = " or ".join(
+        ([f"{protocol.steps} generator steps"] if protocol.steps else [])
+        + ([f"{protocol.minutes:g} minutes of training"] if protocol.minutes else []))
+    first = ", whichever came first," if protocol.steps and protocol.minutes else ""
+    lines.append(f"Mean ± std over seeds {seeds}; {budget}{first} per run on "
                  f"`{protocol.dataset}`; ↓ lower is better, ↑ higher is better.")
     if protocol.final_samples:
         lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
@@ -245,9 +257,9 @@ def plot_samples(workdir, models, seed, path):
     return path
 
 
-def check_request(models, steps, seeds, overrides=()):
+def check_request(models, steps, seeds, overrides=(), minutes=None):
     """Refuse unknown, missing or repeated models, a non-positive budget and bad
-    or repeated seeds, in one line."""
+    or repeated seeds, in one line. `steps` may be None when `minutes` is given."""
     if not models:
         raise GanzooError(f"no models given; accepted: one or more of {', '.join(list_models())}, "
                           "e.g. --models=dcgan,wgan_gp")
@@ -257,7 +269,10 @@ def check_request(models, steps, seeds, overrides=()):
     if not seeds or any(not checks.non_negative_int(s) for s in seeds):
         raise GanzooError(f"bad seeds={list(seeds)!r}; accepted: integers >= 0, e.g. --seeds=0,1,2")
     _refuse_repeats("seeds", seeds)
-    checks.positive_int.check("steps", steps)
+    if minutes is not None:
+        config.check_field("minutes", minutes)
+    if steps is not None or minutes is None:
+        checks.positive_int.check("steps", steps)
     split_overrides(models, overrides)
 
 
@@ -269,12 +284,20 @@ def _refuse_repeats(name, values):
 
 
 def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
-            eval_samples=None, **config_fields):
+            eval_samples=None, minutes=None, **config_fields):
     """Train and evaluate every model with every seed; write results and figures.
 
+    `minutes`: each run trains for that much wall time (with `steps` too:
+    whichever comes first). Without `steps`, curve points need `eval_every`.
     Returns the results dict that is also written to `workdir/results.json`.
     """
-    check_request(models, steps, seeds, overrides)
+    check_request(models, steps, seeds, overrides, minutes)
+    shared = {**{k: v for k, v in config_fields.items() if v is not None},
+              **split_overrides(models, overrides)[0]}
+    # Refused before the baseline is scored, not when the first run starts.
+    distribute.check_precision(shared.get("precision", "float32"),
+                               shared.get("allow_slow_precision", False),
+                               shared.get("strategy", "default"))
     _, info = data.load(dataset, shuffle=False, data_dir=config_fields.get("data_dir"),
                         image_size=config_fields.get("image_size"))
     conditional = [m for m in models if get_model_class(m).conditional]
@@ -292,9 +315,12 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
             baseline = evaluation.evaluate(held_out, dataset, evaluation.IMAGE_METRICS, num_samples=len(held_out.x),
                                          data_dir=config_fields.get("data_dir"),
                                          image_size=config_fields.get("image_size"))
-    protocol = Protocol(dataset, steps, tuple(seeds), eval_every or max(steps // 10, 1), eval_samples,
+    if eval_every is None:
+        eval_every = max(steps // 10, 1) if steps else 0
+    protocol = Protocol(dataset, steps, tuple(seeds), eval_every, eval_samples,
                         overrides=tuple(overrides),
-                        final_samples=baseline["stamp"]["n_fake"] if baseline else None)
+                        final_samples=baseline["stamp"]["n_fake"] if baseline else None,
+                        minutes=minutes)
     fields, hparams = split_overrides(models, overrides)
     run_fields = {**config_fields, **fields}
     os.makedirs(workdir, exist_ok=True)
@@ -324,11 +350,15 @@ def make_flags():
     flags.DEFINE_list("models", list_models(), "Models to compare (default: every registered one).",
                       flag_values=fv)
     flags.DEFINE_string("dataset", "digits", "Dataset every run trains and is scored on.", flag_values=fv)
-    flags.DEFINE_integer("steps", 3000, "Generator updates per run.", flag_values=fv)
+    flags.DEFINE_integer("steps", None, "Generator updates per run (default 3000 without --minutes).",
+                         flag_values=fv)
+    flags.DEFINE_float("minutes", None, "Minutes of training wall time per run: variants compared "
+                       "at equal time; with --steps, whichever comes first.", flag_values=fv)
     flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; every model runs with each.", flag_values=fv)
     flags.DEFINE_string("workdir", None, "Where runs and results go (default runs/compare-<dataset>).",
                         flag_values=fv)
-    flags.DEFINE_integer("eval_every", None, "Steps between curve points (default steps/10).",
+    flags.DEFINE_integer("eval_every", None, "Steps between curve points (default steps/10; none "
+                         "with --minutes alone).",
                          flag_values=fv)
     flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
     config.define_flags(fv, RUN_FLAGS)
@@ -342,13 +372,16 @@ def _run(fv):
         seeds = [int(s) for s in fv["seeds"].value]
     except ValueError:
         raise GanzooError(f"bad --seeds={','.join(fv['seeds'].value)}; accepted: integers like 0,1,2") from None
-    check_request(fv["models"].value, fv["steps"].value, seeds, fv["set"].value)
+    steps, minutes = fv["steps"].value, fv["minutes"].value
+    if steps is None and minutes is None:
+        steps = DEFAULT_STEPS
+    check_request(fv["models"].value, steps, seeds, fv["set"].value, minutes)
     dataset = fv["dataset"].value
     workdir = fv["workdir"].value or os.path.join("runs", f"compare-{dataset.replace(':', '_').replace('/', '_')}")
     fields = config.flag_values_of(fv, RUN_FLAGS)
-    results = compare(fv["models"].value, dataset, fv["steps"].value, seeds, workdir,
+    results = compare(fv["models"].value, dataset, steps, seeds, workdir,
                       overrides=fv["set"].value, eval_every=fv["eval_every"].value,
-                      eval_samples=fv["eval_samples"].value, **fields)
+                      eval_samples=fv["eval_samples"].value, minutes=minutes, **fields)
     with open(os.path.join(workdir, "results.md")) as f:
         print(f.read())
     print(f"{len(results['runs'])} runs; results in {workdir}")

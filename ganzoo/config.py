@@ -28,17 +28,27 @@ from ganzoo.models import get_model_class, list_models
 DERIVED_HYPERPARAMETERS = ("data_shape", "seed")
 
 
-def setting(default, rule, doc, *, flag=False, resumable=False):
+def setting(default, rule, doc, *, flag=False, resumable=False, parse=None):
     """A config field: its default, the rule its values obey and one line of doc.
 
     `flag`: `train` and `compare` offer it as `--NAME`; `resumable`: a resumed
-    run may change it (anything else means another run).
+    run may change it (anything else means another run); `parse(key, text)`:
+    how `--set` reads it, where its type alone does not say.
     """
-    metadata = {"rule": rule, "doc": doc, "flag": flag, "resumable": resumable}
+    metadata = {"rule": rule, "doc": doc, "flag": flag, "resumable": resumable, "parse": parse}
     return dataclasses.field(default=default, metadata=metadata)
 
 
 _unset = "or unset"
+
+
+def _parse_auto_or_bool(key, text):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return parse_value(key, text, bool)
+    except GanzooError:
+        raise GanzooError(f"bad value {key}={text!r}; accepted: {checks.auto_or_boolean.accepted}") from None
 
 
 @dataclasses.dataclass
@@ -54,6 +64,11 @@ class TrainConfig:
                                 flag=True, resumable=True)
     epochs: int | None = setting(None, checks.positive_int.or_none(_unset),
                                  "epochs to train for (instead of steps)", flag=True, resumable=True)
+    minutes: float | None = setting(
+        None, checks.number_in(0, closed=(False, True)).or_none(_unset),
+        "minutes of training wall time, in total (resuming included); with steps or epochs: "
+        "whichever comes first (none of the three: 3000 steps or 2 minutes)", flag=True,
+        resumable=True)
     batch_size: int = setting(64, checks.positive_int, "real examples per discriminator update",
                               flag=True)
     seed: int = setting(0, checks.non_negative_int,
@@ -77,7 +92,12 @@ class TrainConfig:
     strategy: str = setting("default", checks.Choice("strategy", STRATEGIES),
                             "the tf.distribute strategy: default, mirrored, multi_worker or tpu",
                             flag=True)
-    jit_compile: bool = setting(False, checks.boolean, "compile train_step with XLA")
+    allow_slow_precision: bool = setting(
+        False, checks.boolean, "accept a precision this machine runs slower than float32",
+        resumable=True)
+    jit_compile: bool | str = setting(
+        "auto", checks.auto_or_boolean, "compile train_step with XLA (auto: time a few steps "
+        "with and without it at start-up, keep the faster)", parse=_parse_auto_or_bool)
     steps_per_execution: int = setting(1, checks.positive_int, "train steps per graph call")
     eval_every: int = setting(0, checks.non_negative_int,
                               "evaluate every this many steps (0: never); keeps best.keras",
@@ -96,16 +116,31 @@ class TrainConfig:
                               "unreadable files in a folder: dataset: skip them or stop")
     hparams: dict = dataclasses.field(default_factory=dict, metadata={
         "rule": checks.Rule(lambda v: isinstance(v, dict), "a dict"), "flag": False,
-        "resumable": False, "doc": "model hyperparameters that override the paper defaults"})
+        "resumable": False, "parse": None,
+        "doc": "model hyperparameters that override the paper defaults"})
 
     DEFAULT_STEPS = 3000
+    # With no budget given at all: DEFAULT_STEPS or this, whichever comes first, so the
+    # quickstart's first command ends within 3 minutes on a slow 2-core machine too.
+    DEFAULT_MINUTES = 2.0
 
     def total_steps(self, steps_per_epoch):
+        """The steps to train for; None when only `minutes` bounds the run."""
         if self.steps is not None:
             return self.steps
         if self.epochs is not None:
             return self.epochs * steps_per_epoch
+        if self.minutes is not None:
+            return None
         return self.DEFAULT_STEPS
+
+    def time_limit(self):
+        """Seconds of training wall time allowed in total, or None for no limit."""
+        if self.minutes is not None:
+            return 60.0 * self.minutes
+        if self.steps is None and self.epochs is None:
+            return 60.0 * self.DEFAULT_MINUTES
+        return None
 
     def validate(self):
         """Raise `GanzooError` naming the first invalid value; return self."""
@@ -142,6 +177,11 @@ def _field_type(name):
     if isinstance(kind, types.UnionType):
         kind = next(k for k in kind.__args__ if k is not type(None))
     return kind
+
+
+def check_field(name, value):
+    """`value`, or a `GanzooError` if config field `name`'s rule refuses it."""
+    return _fields()[name].metadata["rule"].check(name, value)
 
 
 def config_fields():
@@ -199,7 +239,8 @@ def parse_field(key, text):
     """The typed value of config field `key` written as `text` ("none" unsets it)."""
     if text.strip().lower() == "none":
         return None
-    return parse_value(key, text, _field_type(key))
+    parse = _fields()[key].metadata["parse"]
+    return parse(key, text) if parse else parse_value(key, text, _field_type(key))
 
 
 def parse_overrides(model, overrides):

@@ -34,6 +34,20 @@ def test_overrides_parse_by_type():
     assert isinstance(config.hparams["gp_weight"], float)
 
 
+def test_jit_compile_is_auto_true_or_false_and_minutes_a_budget():
+    assert make_config().jit_compile == "auto"
+    assert make_config(overrides=["jit_compile=AUTO"]).jit_compile == "auto"
+    assert make_config(overrides=["jit_compile=false"]).jit_compile is False
+    config = make_config(minutes=1.5)
+    assert (config.minutes, config.time_limit(), config.total_steps(100)) == (1.5, 90.0, None)
+    both = make_config(minutes=1.5, steps=10)
+    assert (both.time_limit(), both.total_steps(100)) == (90.0, 10)
+    # Neither steps, epochs nor minutes: the default run's steps or minutes, whichever first.
+    default = make_config()
+    assert default.time_limit() == 60 * TrainConfig.DEFAULT_MINUTES
+    assert make_config(epochs=2).time_limit() is None
+
+
 def test_precedence_file_then_flags_then_overrides(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"model": "dcgan", "batch_size": 16, "epochs": 3, "hparams": {"latent_dim": 7}}))
@@ -51,7 +65,12 @@ def test_precedence_file_then_flags_then_overrides(tmp_path):
         (["steps=ten"], "bad value steps='ten'; accepted: an integer"),
         (["n_critic=2.5"], "bad value n_critic='2.5'; accepted: an integer"),
         (["precision=fp8"], "unknown precision 'fp8'; accepted: float32, mixed_bfloat16, mixed_float16"),
-        (["jit_compile=maybe"], "bad value jit_compile='maybe'; accepted: true or false"),
+        (["jit_compile=maybe"], "bad value jit_compile='maybe'; accepted: auto, true or false"),
+        (["minutes=0"], "bad minutes=0.0; accepted: a number > 0 or unset"),
+        (["minutes=-1"], "bad minutes=-1.0; accepted: a number > 0 or unset"),
+        (["minutes=inf"], "bad minutes=inf; accepted: a number > 0 or unset"),
+        (["minutes=soon"], "bad value minutes='soon'; accepted: a number"),
+        (["allow_slow_precision=maybe"], "bad value allow_slow_precision='maybe'; accepted: true or false"),
         (["novalue"], "bad override 'novalue'; accepted: key=value"),
         (["model=gan9000"], "unknown model 'gan9000'; accepted: cgan, dcgan, pacgan, r3gan, sngan, vanilla, wgan_gp"),
     ],

@@ -53,7 +53,7 @@ def train_argv(draw):
     for _ in range(draw(st.integers(0, 3))):
         key = draw(st.sampled_from(["batch_size", "n_critic", "latent_dim", "gp_weight",
                                     "learning_rate", "eval_every", "colour", "jit_compile"]))
-        text = draw(st.one_of(int_text(), st.sampled_from(["true", "false", "0.5", "1e-4"])))
+        text = draw(st.one_of(int_text(), st.sampled_from(["true", "false", "auto", "0.5", "1e-4"])))
         argv.append(f"--set={key}={text}")
         valid &= _override_valid(model, key, text)
     return argv, valid
@@ -71,7 +71,7 @@ def _override_valid(model, key, text):
     if key == "learning_rate":
         return _float(text) is not None and 0 < _float(text) < 1
     if key == "jit_compile":
-        return text.strip().lower() in ("true", "false", "1", "0", "yes", "no")
+        return text.strip().lower() in ("true", "false", "1", "0", "yes", "no", "auto")
     return False  # "colour" is no key at all
 
 

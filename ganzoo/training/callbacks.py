@@ -1,5 +1,6 @@
 """Keras callbacks that `ganzoo.training.train` attaches to `model.fit`."""
 
+import contextlib
 import csv
 import json
 import math
@@ -36,6 +37,43 @@ class StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Counts training wall time and ends training once `limit` seconds are spent.
+
+    `spent` seconds come from earlier segments of a resumed run. The clock starts
+    when the segment's first step is done: tracing (and compiling) the step is
+    start-up, like building the model. Time inside `paused()` (evaluations) does
+    not count. `limit=None` only counts.
+    """
+
+    def __init__(self, limit=None, spent=0.0):
+        super().__init__()
+        self.limit, self.spent = limit, float(spent)
+        self.began, self.excluded = None, 0.0
+
+    def elapsed(self):
+        if self.began is None:
+            return self.spent
+        return self.spent + time.monotonic() - self.began - self.excluded
+
+    def exhausted(self):
+        return self.limit is not None and self.elapsed() >= self.limit
+
+    @contextlib.contextmanager
+    def paused(self):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.excluded += time.monotonic() - started
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.began is None:
+            self.began = time.monotonic()
+        elif self.exhausted():
+            self.model.stop_training = True
+
+
 class NonFiniteGuard(keras.callbacks.Callback):
     """Stops at the first NaN or Inf loss, before any checkpoint can store it."""
 
@@ -62,11 +100,16 @@ def _first_non_finite_weight(model):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Checkpoints at each epoch end and every `every` steps (when > 0)."""
+    """Checkpoints at each epoch end and every `every` steps (when > 0).
 
-    def __init__(self, workdir, every=0, keep=3, guard=None):
+    `before_save(step)`, when given, runs just before each checkpoint is written
+    (the loop records the training time spent up to it).
+    """
+
+    def __init__(self, workdir, every=0, keep=3, guard=None, before_save=None):
         super().__init__()
         self.workdir, self.every, self.keep, self.guard = workdir, every, keep, guard
+        self.before_save = before_save
         self.last_saved = None
 
     def _save(self):
@@ -81,6 +124,8 @@ class Checkpointer(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         if step != self.last_saved:
+            if self.before_save is not None:
+                self.before_save(step)
             checkpoints.save_checkpoint(self.model, self.workdir, self.keep)
             self.last_saved = step
 
@@ -137,18 +182,21 @@ class EvaluateEvery(keras.callbacks.Callback):
     `evaluations.jsonl` and keeps the best weights in `checkpoints/best.keras`.
 
     Training does not know how to evaluate: the command that trains passes the
-    function in (`ganzoo.evaluation.scorer_for`).
+    function in (`ganzoo.evaluation.scorer_for`). With a `TimeBudget` as
+    `clock`, time spent evaluating is not counted as training time.
     """
 
-    def __init__(self, workdir, every, evaluate_fn, guard=None):
+    def __init__(self, workdir, every, evaluate_fn, guard=None, clock=None):
         super().__init__()
         self.workdir, self.every, self.evaluate_fn, self.guard = workdir, every, evaluate_fn, guard
+        self.clock = clock
         self.latest = {}
         self.best = None
 
     def evaluate(self):
         step = self.model.step
-        result = dict(self.evaluate_fn(self.model))
+        with self.clock.paused() if self.clock is not None else contextlib.nullcontext():
+            result = dict(self.evaluate_fn(self.model))
         score = result.pop("score")
         values = {k: float(v) for k, v in result["metrics"].items() if isinstance(v, (int, float))}
         self.latest = values

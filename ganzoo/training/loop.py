@@ -19,12 +19,18 @@ from absl import logging
 
 from ganzoo import checkpoints, data, fileio, images
 from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, from_dict
-from ganzoo.distribute import make_strategy, precision
+from ganzoo.distribute import check_precision, make_strategy, precision
 from ganzoo.errors import GanzooError
 from ganzoo.models import create_model, get_model_class
 from ganzoo.training import callbacks as ganzoo_callbacks
+from ganzoo.training import xla
 
 MIN_STEPS_PER_EPOCH = 100
+# What a run decided and spent, beside its checkpoints: the jit_compile=auto choice
+# and the training seconds spent up to each checkpointed step.
+RUN_STATE = "run_state.json"
+# Steps to run for when only `minutes` bounds a run.
+UNBOUNDED_STEPS = 10**9
 
 
 @dataclasses.dataclass
@@ -42,8 +48,9 @@ def default_workdir(config):
     return os.path.join("runs", f"{config.model}-{dataset or 'data'}")
 
 
-def build_model(config, info):
-    """Create and compile `config.model` for data described by `info`."""
+def build_model(config, info, jit_compile=None):
+    """Create and compile `config.model` for data described by `info`
+    (with `jit_compile`, or the config's when it is true or false)."""
     hyperparameters = {**config.hparams, "data_shape": info.shape, "seed": config.seed}
     if get_model_class(config.model).conditional:
         if not info.num_classes:
@@ -53,8 +60,78 @@ def build_model(config, info):
             )
         hyperparameters["num_classes"] = config.hparams.get("num_classes") or info.num_classes
     model = create_model(config.model, **hyperparameters)
-    model.compile(jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    if jit_compile is None:
+        jit_compile = config.jit_compile is True
+    model.compile(jit_compile=jit_compile, steps_per_execution=config.steps_per_execution)
     return model
+
+
+def read_run_state(workdir):
+    """The run's `run_state.json` as a dict ({} if there is none or it is unreadable)."""
+    try:
+        with open(os.path.join(workdir, RUN_STATE)) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_run_state(workdir, state):
+    fileio.atomic_write_json(os.path.join(workdir, RUN_STATE), state, sort_keys=True)
+
+
+def spent_seconds(state, step):
+    """Training seconds spent up to `step`: recorded at its checkpoint, else at
+    the latest recorded step before it (0 if none)."""
+    recorded = {int(k): float(v) for k, v in state.get("train_seconds", {}).items()}
+    earlier = [s for s in recorded if s <= step]
+    return recorded[max(earlier)] if earlier else 0.0
+
+
+def _record_seconds(workdir, state, clock, step, keep):
+    """Store the training seconds spent up to `step`, just before its checkpoint."""
+    recorded = {int(k): v for k, v in state.get("train_seconds", {}).items() if int(k) < step}
+    recorded[step] = round(clock.elapsed(), 3)
+    kept = sorted(recorded)[-(keep + 2):]
+    state["train_seconds"] = {str(s): recorded[s] for s in kept}
+    _write_run_state(workdir, state)
+
+
+def _device_words():
+    return "this GPU" if tf.config.list_physical_devices("GPU") else "this CPU"
+
+
+def choose_jit_compile(config, strategy, model, batches, state):
+    """Whether to train with XLA, set on `model`. For `auto`: the choice stored
+    with the run, else measured here (and stored in `state`)."""
+    if config.jit_compile != "auto":
+        return config.jit_compile
+    if strategy.num_replicas_in_sync > 1:
+        logging.info("jit_compile=auto: no XLA over %d replicas (each replica's seed state lives "
+                     "on another device)", strategy.num_replicas_in_sync)
+        return False
+    stored = state.get("jit_compile")
+    if isinstance(stored, dict) and isinstance(stored.get("xla"), bool):
+        use = stored["xla"]
+        logging.info("jit_compile=auto: %s XLA, as measured when this run started",
+                     "using" if use else "not using")
+    else:
+        try:
+            seconds, functions, timed = xla.measure_xla(model, batches)
+        except tf.errors.OpError as e:
+            logging.warning("jit_compile=auto: XLA failed to compile this model (%s); not using XLA",
+                            str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+            seconds, functions, timed = {False: 1.0, True: float("inf")}, {}, 0
+        ratio = seconds[False] / seconds[True]
+        use = ratio > 1.0
+        if timed:
+            speed = f"{ratio:.2f}x faster than" if use else f"{ratio:.2f}x as fast as"
+            logging.info("jit_compile=auto: XLA %s no XLA on %s (%d timed steps each); %s",
+                         speed, _device_words(), timed, "using XLA" if use else "not using XLA")
+        state["jit_compile"] = {"xla": use, "ratio": round(ratio, 4), "timed_steps": timed}
+        model.train_function = functions.get(use)  # None: fit compiles it
+    model.jit_compile = use
+    return use
 
 
 def _canonical(value):
@@ -73,9 +150,21 @@ def _check_same_run(config, workdir):
         if key not in RESUMABLE_CHANGES and _canonical(saved.get(key)) != _canonical(current[key]):
             raise GanzooError(
                 f"workdir {workdir} holds a run with {key}={saved.get(key)!r}, not {current[key]!r}; "
-                "accepted: the same settings to resume (only steps/epochs/checkpointing may change), "
-                "or another --workdir"
+                "accepted: the same settings to resume (only steps/epochs/minutes/checkpointing "
+                "may change), or another --workdir"
             )
+
+
+def _time_limit(config):
+    """Seconds of training allowed, or None. Workers of a cluster would each stop on
+    their own clock at different steps (and wait forever on the others), so a
+    multi-worker run takes no time budget."""
+    if config.strategy != "multi_worker":
+        return config.time_limit()
+    if config.minutes is not None:
+        raise GanzooError(f"minutes={config.minutes} with strategy=multi_worker would stop the "
+                          "workers at different steps; accepted: steps or epochs")
+    return None
 
 
 def _worker_workdir(strategy, workdir):
@@ -103,6 +192,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
     `evaluate_fn(model) -> {"metrics", "stamp", "score"}` scores the model.
     """
     config = config.validate()
+    time_limit = _time_limit(config)
+    check_precision(config.precision, config.allow_slow_precision, config.strategy)
     if config.eval_every and evaluate_fn is None:
         raise GanzooError(
             f"eval_every={config.eval_every} needs an evaluation; accepted: pass evaluate_fn "
@@ -110,7 +201,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         )
     # Multi-worker strategies must exist before any other TensorFlow op runs.
     strategy = make_strategy(config.strategy)
-    if config.jit_compile and strategy.num_replicas_in_sync > 1:
+    if config.jit_compile is True and strategy.num_replicas_in_sync > 1:
         raise GanzooError(
             f"jit_compile=true with strategy={config.strategy} over "
             f"{strategy.num_replicas_in_sync} replicas fails in XLA (each replica's seed-generator "
@@ -135,7 +226,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
             num_classes=config.hparams.get("num_classes"),
         )
         with strategy.scope():
-            model = build_model(config, info)
+            model = build_model(config, info, jit_compile=False if config.jit_compile == "auto" else None)
         model.check_batch_size(config.batch_size, strategy.num_replicas_in_sync)
         real_batch = config.batch_size * model.real_batches_per_step
         if info.num_examples < real_batch:
@@ -152,15 +243,25 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
             info.num_examples // real_batch, MIN_STEPS_PER_EPOCH
         )
         total = config.total_steps(steps_per_epoch)
+        total = UNBOUNDED_STEPS if total is None else total
+        # A fresh run starts a fresh record; a resumed one goes on with its own.
+        state = read_run_state(workdir) if resumed_from else {}
+        clock = ganzoo_callbacks.TimeBudget(time_limit, spent_seconds(state, model.step))
         if model.step >= total:
             logging.info("already trained for %d steps (asked for %d)", model.step, total)
+        elif clock.exhausted():
+            logging.info("already trained for %.1f minutes (asked for %g)", clock.elapsed() / 60,
+                         clock.limit / 60)
+        else:
+            choose_jit_compile(config, strategy, model, batches, state)
+            _write_run_state(workdir, state)
         reference = None
         if images.draws_points(info.shape):
             reference = data.load_numpy(config.dataset, config.split, max_examples=2000)[0]
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() else 2
         began, history, rollbacks = time.time(), {}, 0
-        while model.step < total:
+        while model.step < total and not clock.exhausted():
             start = model.step
             guard = ganzoo_callbacks.NonFiniteGuard()
             fit = model.fit(
@@ -170,14 +271,17 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 epochs=math.ceil(total / steps_per_epoch),
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
-                callbacks=_callbacks(config, workdir, total, guard, reference, evaluate_fn,
-                                     extra_callbacks),
+                callbacks=_callbacks(config, workdir, total, guard, clock, state, reference,
+                                     evaluate_fn, extra_callbacks),
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
             )
             for key, values in fit.history.items():
                 history.setdefault(key, []).extend(values)
             if guard.failure is None:
+                if clock.exhausted():
+                    logging.info("time budget of %g minutes spent at step %d", clock.limit / 60,
+                                 model.step)
                 break
             step, key, value = guard.failure
             last_good = checkpoints.latest_checkpoint(workdir)
@@ -199,14 +303,21 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         return TrainResult(model, workdir, model.step, time.time() - began, resumed_from, history)
 
 
-def _callbacks(config, workdir, total, guard, reference, evaluate_fn, extra):
+def _callbacks(config, workdir, total, guard, clock, state, reference, evaluate_fn, extra):
     evaluator = []
     if config.eval_every:
-        evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard)]
+        evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard,
+                                                    clock=clock)]
+
+    def before_save(step):
+        _record_seconds(workdir, state, clock, step, config.keep_checkpoints)
+
     return [
         guard,  # first, so nothing after it stores a diverged step
         ganzoo_callbacks.StopAtStep(total),
-        ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard),
+        clock,
+        ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard,
+                                      before_save=before_save),
         ganzoo_callbacks.SampleGrid(
             os.path.join(workdir, "samples"), config.num_samples, config.seed, reference
         ),
