@@ -41,7 +41,8 @@ setup(
     ],
     extras_require={
         # import-linter checks the layer contract in setup.cfg (tests/test_layers.py).
-        "test": ["pytest>=7", "hypothesis>=6", "ruff", "import-linter>=2.1"],
+        # pytest-xdist runs the suite on two workers (setup.cfg addopts).
+        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "ruff", "import-linter>=2.1"],
         # tools/benchmark.py --peer=torch: a PyTorch peer of the same networks, for speed only.
         "bench": ["torch"],
     },

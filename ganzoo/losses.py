@@ -92,3 +92,16 @@ def zero_centered_penalty(discriminator, x):
     grads = tape.gradient(total, x)
     grads = ops.reshape(grads, (ops.shape(grads)[0], -1))
     return ops.mean(ops.sum(ops.square(grads), axis=1))
+
+
+def ranking_accuracy(real_outputs, fake_outputs):
+    """Share of (real, fake) pairs the discriminator ranks right, D(x_i) > D(G(z_i)).
+
+    Threshold-free, so it means the same for logits, hinge outputs and
+    Wasserstein critics: 0.5 is a discriminator that cannot tell, 1.0 one
+    that wins outright.
+    """
+    real = ops.reshape(ops.cast(real_outputs, "float32"), (-1,))
+    fake = ops.reshape(ops.cast(fake_outputs, "float32"), (-1,))
+    n = ops.minimum(ops.shape(real)[0], ops.shape(fake)[0])
+    return ops.mean(ops.cast(real[:n] > fake[:n], "float32"))

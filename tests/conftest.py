@@ -7,6 +7,9 @@ import pytest
 
 import ganzoo
 
+# Each xdist worker imports TensorFlow: keep its start-up chatter out of the report.
+ganzoo._import_tensorflow_quietly()
+
 # Small networks keep the suite fast; the algorithms are the same.
 TINY = {
     "vanilla": {"generator_units": (32, 32), "discriminator_units": (32, 32), "latent_dim": 8},

@@ -109,3 +109,11 @@ def test_zero_centered_penalty_of_quadratic_discriminator():
     x = np.random.default_rng(4).normal(size=(16, 3)).astype("float32")
     d = lambda v: 0.5 * tf.reduce_sum(v * v, axis=1, keepdims=True)
     np.testing.assert_allclose(losses.zero_centered_penalty(d, x), np.mean(np.sum(x**2, 1)), rtol=1e-5)
+
+
+def test_ranking_accuracy_counts_the_pairs_ranked_right():
+    from ganzoo.losses import ranking_accuracy
+
+    real = np.array([2.0, 0.0, -1.0, 5.0])
+    fake = np.array([1.0, 0.5, -3.0, 5.0])  # right, wrong, right, tie (wrong)
+    assert float(ranking_accuracy(real, fake)) == pytest.approx(0.5)

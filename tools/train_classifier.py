@@ -1,10 +1,11 @@
 """Train the classifier that scores samples of a labelled dataset.
 
     python tools/train_classifier.py --dataset=digits --out=ganzoo/classifiers/digits.keras
-    python tools/train_classifier.py --dataset=fashion_mnist --data_dir=~/tfds --out=fm.keras
+    python tools/train_classifier.py --dataset=fashion_mnist --epochs=15 --shift=0.0625 \
+        --pooling=flatten --out=ganzoo/classifiers/fashion_mnist.keras
 
-Then evaluate with `--extractor=classifier:fm.keras`. The shipped `digits`
-classifier was made by the first command.
+Then evaluate with `--extractor=classifier:PATH`. The shipped classifiers were
+made by these two commands.
 """
 
 import json
@@ -25,6 +26,9 @@ def make_flags():
     flags.DEFINE_string("data_dir", None, "TFDS data directory.", flag_values=fv)
     flags.DEFINE_integer("image_size", None, "Resize images to this square size.", flag_values=fv)
     flags.DEFINE_string("test_split", "test", "Held-out split for the reported accuracy.", flag_values=fv)
+    flags.DEFINE_float("shift", 1.0 / 8, "Random translation, as a fraction of the size.", flag_values=fv)
+    flags.DEFINE_enum("pooling", "average", ["average", "flatten"], "Pooling before the features.",
+                      flag_values=fv)
     return fv
 
 
@@ -33,7 +37,7 @@ def _run(fv):
     _, accuracy = train_classifier(
         fv["dataset"].value, out, epochs=fv["epochs"].value, seed=fv["seed"].value,
         data_dir=fv["data_dir"].value, image_size=fv["image_size"].value,
-        test_split=fv["test_split"].value,
+        test_split=fv["test_split"].value, shift=fv["shift"].value, pooling=fv["pooling"].value,
     )
     print(json.dumps({"classifier": out, "dataset": fv["dataset"].value,
                       "test_split": fv["test_split"].value, "test_accuracy": round(accuracy, 4)}))

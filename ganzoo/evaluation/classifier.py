@@ -16,8 +16,13 @@ from ganzoo.errors import GanzooError
 FEATURES_LAYER = "features"
 
 
-def build_classifier(input_shape, num_classes, width=32, feature_dim=128, dropout=0.3):
-    """Conv net: two conv blocks, global pooling, a `features` layer, then logits."""
+def build_classifier(input_shape, num_classes, width=32, feature_dim=128, dropout=0.3,
+                     pooling="average"):
+    """Conv net: two conv blocks, pooling, a `features` layer, then logits.
+
+    `pooling="average"` (global average) suits centred digits; `"flatten"`
+    keeps where things are, which clothing classes (shirt or coat) need.
+    """
     images = keras.Input(tuple(input_shape), name="images")
     h = images
     for i, filters in enumerate((width, width * 2)):
@@ -29,7 +34,7 @@ def build_classifier(input_shape, num_classes, width=32, feature_dim=128, dropou
         h = layers.ReLU()(h)
         if min(h.shape[1], h.shape[2]) >= 4:
             h = layers.MaxPooling2D(name=f"pool{i}")(h)
-    h = layers.GlobalAveragePooling2D()(h)
+    h = layers.GlobalAveragePooling2D()(h) if pooling == "average" else layers.Flatten()(h)
     features = layers.Dense(feature_dim, activation="relu", name=FEATURES_LAYER)(h)
     h = layers.Dropout(dropout)(features)
     logits = layers.Dense(num_classes, name="logits")(h)
@@ -37,10 +42,11 @@ def build_classifier(input_shape, num_classes, width=32, feature_dim=128, dropou
 
 
 def train_classifier(dataset, out, epochs=40, batch_size=64, seed=0, data_dir=None,
-                     image_size=None, train_split="train", test_split="test", verbose=2):
+                     image_size=None, train_split="train", test_split="test", verbose=2,
+                     shift=1.0 / 8, pooling="average"):
     """Train on `train_split`, report accuracy on `test_split`, save to `out`.
 
-    Returns `(model, test_accuracy)`. Training shifts images by up to 1/8 of
+    Returns `(model, test_accuracy)`. Training shifts images by up to `shift` of
     their size, which is all the augmentation small digits need.
     """
     keras.utils.set_random_seed(seed)
@@ -50,8 +56,7 @@ def train_classifier(dataset, out, epochs=40, batch_size=64, seed=0, data_dir=No
     if info.kind != "image":
         raise GanzooError(f"dataset {dataset!r} holds points; accepted: an image dataset")
     x_test, y_test, _ = data.load_numpy(dataset, test_split, data_dir=data_dir, image_size=image_size)
-    model = build_classifier(info.shape, info.num_classes)
-    shift = 1.0 / 8
+    model = build_classifier(info.shape, info.num_classes, pooling=pooling)
     augment = keras.Sequential(
         [layers.RandomTranslation(shift, shift, fill_mode="constant", fill_value=-1.0, seed=seed)]
     )

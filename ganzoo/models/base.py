@@ -16,6 +16,11 @@ from ganzoo.models import techniques
 from ganzoo.models.hyperparameters import Hyperparameter, declare, merge
 
 _RNG_KEY = "seed_generator_state"
+# Logged by every variant beside its losses: the discriminator's mean output on
+# real and fake data and its accuracy (`track_discriminator`), and the gradient
+# norm of each network (`apply_loss`). `training.callbacks.InstabilityMonitor`
+# reads them.
+DIAGNOSTICS = ("d_real", "d_fake", "d_accuracy", "d_grad_norm", "g_grad_norm")
 
 
 def unpack(data):
@@ -250,8 +255,20 @@ class GAN(keras.Model):
     # -- training helpers -------------------------------------------------------
 
     def init_trackers(self, *names):
-        """Create one `keras.metrics.Mean` per logged loss, averaged over the epoch."""
+        """Create one `keras.metrics.Mean` per logged loss, averaged over the epoch,
+        and one per diagnostic every variant logs (`DIAGNOSTICS`)."""
+        names = dict.fromkeys([*names, *DIAGNOSTICS])
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
+
+    def track_discriminator(self, real_outputs, fake_outputs):
+        """Log the discriminator's mean raw output on real and on fake data and
+        its ranking accuracy (`losses.ranking_accuracy`): signs of a
+        discriminator that wins outright."""
+        return self.track(
+            d_real=ops.mean(ops.cast(real_outputs, "float32")),
+            d_fake=ops.mean(ops.cast(fake_outputs, "float32")),
+            d_accuracy=losses.ranking_accuracy(real_outputs, fake_outputs),
+        )
 
     @property
     def metrics(self):
@@ -287,6 +304,9 @@ class GAN(keras.Model):
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             scale = scale * optimizer.dynamic_scale
         grads = tape.gradient(loss, variables, output_gradients=ops.cast(scale, loss.dtype))
+        # The gradient norm of the unscaled loss: a blow-up shows here first.
+        norm = tf.linalg.global_norm([g for g in grads if g is not None]) / ops.cast(scale, "float32")
+        self.track(**{"d_grad_norm" if optimizer is self.d_optimizer else "g_grad_norm": norm})
         optimizer.apply_gradients(zip(grads, variables))
 
     def regularization(self, real, labels=None):

@@ -73,7 +73,7 @@ class ConditionalGAN(GAN):
             self.discriminator = networks.mlp_discriminator(
                 self.data_shape, self.units, num_classes=self.num_classes
             )
-        self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
+        self.init_trackers("d_loss", "g_loss")
 
     def train_step(self, data):
         real, labels = unpack(data)
@@ -95,9 +95,5 @@ class ConditionalGAN(GAN):
             g_loss = losses.generator_loss(self.discriminator([fake, labels], training=True))
         self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
 
-        return self.track(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
-            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
-        )
+        self.track_discriminator(real_logits, fake_logits)
+        return self.track(d_loss=d_loss, g_loss=g_loss)

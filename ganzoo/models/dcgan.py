@@ -52,11 +52,11 @@ class DCGAN(GAN):
         if not networks.is_image_shape(self.data_shape):
             raise GanzooError(
                 f"dcgan needs images of shape (H, W, C), got data_shape={self.data_shape}; "
-                "accepted for points: vanilla, wgan_gp, cgan, sngan, r3gan, pacgan"
+                "accepted for points: a model with MLP networks (every other in ganzoo.list_models())"
             )
         self.generator = networks.conv_generator(self.data_shape, self.latent_dim, self.base_filters)
         self.discriminator = networks.conv_discriminator(self.discriminator_input_shape, self.base_filters)
-        self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
+        self.init_trackers("d_loss", "g_loss")
 
     # DCGAN changes the networks, not the algorithm: one discriminator update on
     # an all-real and an all-fake batch (each with its own batch-norm

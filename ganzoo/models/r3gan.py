@@ -101,4 +101,5 @@ class R3GAN(GAN):
             g_loss = losses.relativistic_generator_loss(discriminator(real), discriminator(fake))
         self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
 
+        self.track_discriminator(real_logits, fake_logits)
         return self.track(d_loss=d_loss, g_loss=g_loss, r1=r1, r2=r2)

@@ -71,7 +71,7 @@ class SNGAN(GAN):
             self.discriminator = networks.mlp_discriminator(
                 self.discriminator_input_shape, self.units, spectral_norm=True
             )
-        self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
+        self.init_trackers("d_loss", "g_loss")
 
     def train_step(self, data):
         real, _ = unpack(data)
@@ -92,7 +92,5 @@ class SNGAN(GAN):
             g_loss = losses.hinge_generator_loss(self.discriminator(fake, training=True))
         self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
 
-        return self.track(
-            d_loss=d_loss, g_loss=g_loss,
-            d_real=tf.reduce_mean(real_logits), d_fake=tf.reduce_mean(fake_logits),
-        )
+        self.track_discriminator(real_logits, fake_logits)
+        return self.track(d_loss=d_loss, g_loss=g_loss)

@@ -69,7 +69,7 @@ class VanillaGAN(GAN):
         self.discriminator = networks.mlp_discriminator(
             self.discriminator_input_shape, self.discriminator_units, dropout=self.dropout
         )
-        self.init_trackers("d_loss", "g_loss", "d_real", "d_fake")
+        self.init_trackers("d_loss", "g_loss")
 
     def train_step(self, data):
         real, _ = unpack(data)
@@ -89,9 +89,5 @@ class VanillaGAN(GAN):
             g_loss = losses.generator_loss(self.discriminator(fake, training=True))
         self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
 
-        return self.track(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
-            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
-        )
+        self.track_discriminator(real_logits, fake_logits)
+        return self.track(d_loss=d_loss, g_loss=g_loss)

@@ -21,6 +21,20 @@ _SCALAR_METADATA = summary_pb2.SummaryMetadata(
 )
 
 
+# TensorBoard's image plugin reads a string tensor [width, height, png, ...].
+_IMAGE_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="images")
+)
+
+
+def write_png_summary(name, path, step):
+    """Log the PNG at `path` as a TensorBoard image, without tensorboard installed."""
+    png = tf.io.read_file(path)
+    shape = tf.shape(tf.io.decode_png(png))
+    tensor = tf.stack([tf.strings.as_string(shape[1]), tf.strings.as_string(shape[0]), png])
+    tf.summary.write(name, tensor, step=step, metadata=_IMAGE_METADATA)
+
+
 def write_scalar(name, value, step):
     tf.summary.write(name, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
 
@@ -144,10 +158,12 @@ class SampleGrid(keras.callbacks.Callback):
     real points (projected to 2-D when D != 2, see `ganzoo.images`).
     """
 
-    def __init__(self, directory, num_samples, seed, reference=None):
+    def __init__(self, directory, num_samples, seed, reference=None, log_dir=None):
         super().__init__()
         self.directory, self.num_samples, self.seed = directory, num_samples, seed
         self.reference = reference
+        # Grids go to TensorBoard too, beside the scalars.
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
 
     def on_train_begin(self, logs=None):
         os.makedirs(self.directory, exist_ok=True)
@@ -172,7 +188,78 @@ class SampleGrid(keras.callbacks.Callback):
         return path
 
     def on_epoch_end(self, epoch, logs=None):
-        self.write()
+        path = self.write()
+        if self.writer is not None:
+            with self.writer.as_default():
+                write_png_summary("samples", path, self.model.step)
+            self.writer.flush()
+
+
+class InstabilityMonitor(keras.callbacks.Callback):
+    """Warns, in one line naming the symptom and the step, when a known failure
+    shows in the epoch's logs or samples (once per symptom and run):
+
+    - the discriminator wins outright: `d_accuracy` >= `win_accuracy` for
+      `patience` epochs in a row;
+    - a blow-up: a loss or gradient norm `blowup` times its first epoch's size,
+      or above `limit` (healthy GAN losses and norms stay far below it);
+    - a collapse: samples of one fixed latent batch spread less than
+      `collapse_ratio` of what real examples do (mean pairwise distance).
+    """
+
+    def __init__(self, real_examples=None, seed=0, num=64, patience=3, win_accuracy=0.99,
+                 blowup=1000.0, limit=1e5, collapse_ratio=0.1):
+        super().__init__()
+        self.real_examples, self.seed, self.num = real_examples, seed, num
+        self.patience, self.win_accuracy = patience, win_accuracy
+        self.blowup, self.limit, self.collapse_ratio = blowup, limit, collapse_ratio
+        self.warned, self.first, self.winning = set(), {}, 0
+        self.real_spread = None if real_examples is None else spread(real_examples[:num])
+
+    def warn(self, symptom, text):
+        if symptom not in self.warned:
+            self.warned.add(symptom)
+            logging.warning("instability at step %d: %s", self.model.step, text)
+
+    def on_train_begin(self, logs=None):
+        z = keras.random.normal((self.num, self.model.latent_dim), seed=self.seed)
+        self.z = keras.ops.convert_to_numpy(z)
+        self.labels = None
+        if self.model.conditional:
+            self.labels = (np.arange(self.num) % self.model.num_classes).astype("int32")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items() if not k.startswith("eval_")}
+        accuracy = logs.get("d_accuracy")
+        self.winning = self.winning + 1 if accuracy is not None and accuracy >= self.win_accuracy else 0
+        if self.winning >= self.patience:
+            self.warn("win", f"the discriminator wins outright (d_accuracy={accuracy:.3f} for "
+                             f"{self.winning} epochs): the generator gets no useful gradient")
+        for key, value in logs.items():
+            if not ("loss" in key or key.endswith("grad_norm")) or not math.isfinite(value):
+                continue
+            first = self.first.setdefault(key, abs(value))
+            if abs(value) > self.limit:
+                self.warn("blowup", f"{key}={value:.4g} blew up (above {self.limit:g}): lower the "
+                                    "learning rate")
+            elif abs(value) > self.blowup * max(first, 1e-3):
+                self.warn("blowup", f"{key}={value:.4g} blew up ({self.blowup:g}x its first epoch's "
+                                    f"{first:.4g}): lower the learning rate")
+        if self.real_spread:
+            samples = keras.ops.convert_to_numpy(self.model.generate(self.z, self.labels))
+            ratio = spread(samples) / self.real_spread
+            if ratio < self.collapse_ratio:
+                self.warn("collapse", f"samples collapsed: a fixed latent batch spreads {ratio:.3f} "
+                                      "as far as real examples do (mode collapse)")
+
+
+def spread(examples):
+    """Mean pairwise Euclidean distance between examples (flattened)."""
+    x = np.asarray(examples, "float64").reshape(len(examples), -1)
+    squares = (x**2).sum(axis=1)
+    d2 = np.maximum(squares[:, None] + squares[None, :] - 2 * x @ x.T, 0.0)
+    n = len(x)
+    return float(np.sqrt(d2).sum() / max(n * (n - 1), 1))
 
 
 class EvaluateEvery(keras.callbacks.Callback):

@@ -255,9 +255,12 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         else:
             choose_jit_compile(config, strategy, model, batches, state)
             _write_run_state(workdir, state)
-        reference = None
-        if images.draws_points(info.shape):
-            reference = data.load_numpy(config.dataset, config.split, max_examples=2000)[0]
+        # Real examples for scatter plots of points and for the collapse check.
+        real_examples = data.load_numpy(
+            config.dataset, config.split, max_examples=2000, data_dir=config.data_dir,
+            image_size=config.image_size, num_classes=config.hparams.get("num_classes"),
+        )[0]
+        reference = real_examples if images.draws_points(info.shape) else None
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() else 2
         began, history, rollbacks = time.time(), {}, 0
@@ -271,7 +274,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 epochs=math.ceil(total / steps_per_epoch),
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
-                callbacks=_callbacks(config, workdir, total, guard, clock, state, reference,
+                callbacks=_callbacks(config, workdir, total, guard, clock, state, reference, real_examples,
                                      evaluate_fn, extra_callbacks),
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
@@ -303,7 +306,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         return TrainResult(model, workdir, model.step, time.time() - began, resumed_from, history)
 
 
-def _callbacks(config, workdir, total, guard, clock, state, reference, evaluate_fn, extra):
+def _callbacks(config, workdir, total, guard, clock, state, reference, real_examples, evaluate_fn,
+               extra):
     evaluator = []
     if config.eval_every:
         evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard,
@@ -319,8 +323,10 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, evaluate_
         ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard,
                                       before_save=before_save),
         ganzoo_callbacks.SampleGrid(
-            os.path.join(workdir, "samples"), config.num_samples, config.seed, reference
+            os.path.join(workdir, "samples"), config.num_samples, config.seed, reference,
+            log_dir=os.path.join(workdir, "logs"),
         ),
+        ganzoo_callbacks.InstabilityMonitor(real_examples, seed=config.seed),
         *evaluator,
         ganzoo_callbacks.MetricsLogger(workdir),
         *extra,
