@@ -304,7 +304,9 @@ class GAN(keras.Model):
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             scale = scale * optimizer.dynamic_scale
         grads = tape.gradient(loss, variables, output_gradients=ops.cast(scale, loss.dtype))
-        # The gradient norm of the unscaled loss: a blow-up shows here first.
+        # The gradient norm of the unscaled loss: a blow-up shows here first. Over
+        # several replicas it is each replica's, on its share of the batch, averaged
+        # (the global one would cost a second all-reduce per step).
         norm = tf.linalg.global_norm([g for g in grads if g is not None]) / ops.cast(scale, "float32")
         self.track(**{"d_grad_norm" if optimizer is self.d_optimizer else "g_grad_norm": norm})
         optimizer.apply_gradients(zip(grads, variables))
