@@ -4,8 +4,9 @@
   probabilities at 299x299. The ImageNet weights download on first use where
   there is network; `inception_weights=PATH` (the full Keras
   `inception_v3_weights_tf_dim_ordering_tf_kernels.h5`) works offline.
-- `digits`: the classifier shipped in `ganzoo/classifiers/digits.keras`,
-  trained by `tools/train_classifier.py`; the default for `digits`.
+- `digits`, `fashion_mnist`: the classifiers shipped in
+  `ganzoo/classifiers/NAME.keras`, trained by `tools/train_classifier.py`
+  (commands in its docstring); each the default for its dataset.
 - `classifier:PATH`: any Keras classifier (`.keras`) or SavedModel returning
   logits. Features come from its layer named `features` when it has one (or
   the input of its last layer); a SavedModel gives its logits as features.
@@ -27,7 +28,9 @@ from ganzoo.errors import GanzooError
 
 # The shipped classifiers stay in ganzoo/classifiers/, where setup.py packages them.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED_CLASSIFIERS = {"digits": os.path.join(PACKAGE_DIR, "classifiers", "digits.keras")}
+SHIPPED_CLASSIFIERS = {
+    name: os.path.join(PACKAGE_DIR, "classifiers", f"{name}.keras") for name in ("digits", "fashion_mnist")
+}
 RESIZE_METHOD = "bilinear"
 
 
