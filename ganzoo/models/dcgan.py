@@ -1,6 +1,6 @@
 """Deep convolutional GAN."""
 
-from ganzoo import checks, networks
+from ganzoo import checks, losses, networks
 from ganzoo.errors import GanzooError
 from ganzoo.models.base import GAN
 from ganzoo.models.hyperparameters import Hyperparameter, declare
@@ -61,4 +61,6 @@ class DCGAN(GAN):
     # DCGAN changes the networks, not the algorithm: one discriminator update on
     # an all-real and an all-fake batch (each with its own batch-norm
     # statistics, as in the paper), then one non-saturating generator update.
+    discriminator_loss = staticmethod(losses.discriminator_loss)
+    generator_loss = staticmethod(losses.generator_loss)
     train_step = VanillaGAN.train_step

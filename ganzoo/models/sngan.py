@@ -1,10 +1,9 @@
 """GAN with spectrally normalised discriminator and hinge loss."""
 
-import tensorflow as tf
-
 from ganzoo import checks, losses, networks
-from ganzoo.models.base import GAN, unpack
+from ganzoo.models.base import GAN
 from ganzoo.models.hyperparameters import Hyperparameter, declare
+from ganzoo.models.vanilla import VanillaGAN
 from ganzoo.registry import register_model
 
 
@@ -41,11 +40,11 @@ class SNGAN(GAN):
     import ganzoo
     from ganzoo import data
 
-    points, info = data.load("ring8", batch_size=256)
-    model = ganzoo.create_model("sngan", data_shape=info.shape)
-    model.compile()
-    model.fit(points.take(20), epochs=1)
-    samples = model.sample(1000)
+    images, info = data.load("digits", batch_size=64, drop_remainder=True)
+    sngan = ganzoo.create_model("sngan", data_shape=info.shape, ema=0.999)
+    sngan.compile()
+    sngan.fit(images.map(lambda x, y: x).take(20), epochs=1)
+    averaged = sngan.sample(16, seed=0)  # from the averaged generator
     ```
 
     Paper: Miyato et al. 2018, https://arxiv.org/abs/1802.05957
@@ -73,24 +72,8 @@ class SNGAN(GAN):
             )
         self.init_trackers("d_loss", "g_loss")
 
-    def train_step(self, data):
-        real, _ = unpack(data)
-        batch_size = tf.shape(real)[0]
-
-        # 1. Discriminator: hinge loss, E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))].
-        fake = self.generator(self.latent_noise(batch_size), training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = losses.hinge_discriminator_loss(real_logits, fake_logits)
-            d_loss += self.regularization(real)
-        self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
-
-        # 2. Generator: descend -E[D(G(z))] on fresh noise.
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.latent_noise(batch_size), training=True)
-            g_loss = losses.hinge_generator_loss(self.discriminator(fake, training=True))
-        self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
-
-        self.track_discriminator(real_logits, fake_logits)
-        return self.track(d_loss=d_loss, g_loss=g_loss)
+    # SNGAN changes the networks and the loss, not the algorithm: one hinge
+    # discriminator update, then one generator update, as in `VanillaGAN`.
+    discriminator_loss = staticmethod(losses.hinge_discriminator_loss)
+    generator_loss = staticmethod(losses.hinge_generator_loss)
+    train_step = VanillaGAN.train_step

@@ -71,6 +71,11 @@ class VanillaGAN(GAN):
         )
         self.init_trackers("d_loss", "g_loss")
 
+    # The non-saturating losses; a variant that keeps this algorithm with other
+    # losses (SNGAN's hinge) sets these two.
+    discriminator_loss = staticmethod(losses.discriminator_loss)
+    generator_loss = staticmethod(losses.generator_loss)
+
     def train_step(self, data):
         real, _ = unpack(data)
         batch_size = tf.shape(real)[0]
@@ -80,13 +85,13 @@ class VanillaGAN(GAN):
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits) + self.regularization(real)
+            d_loss = self.discriminator_loss(real_logits, fake_logits) + self.regularization(real)
         self.apply_loss(self.d_optimizer, tape, d_loss, self.discriminator)
 
         # 2. Generator: descend -log D(G(z)) on fresh noise.
         with tf.GradientTape() as tape:
             fake = self.generator(self.latent_noise(batch_size), training=True)
-            g_loss = losses.generator_loss(self.discriminator(fake, training=True))
+            g_loss = self.generator_loss(self.discriminator(fake, training=True))
         self.apply_loss(self.g_optimizer, tape, g_loss, self.generator)
 
         self.track_discriminator(real_logits, fake_logits)
