@@ -57,8 +57,8 @@ class TrainConfig:
 
     model: str = setting("wgan_gp", checks.Choice("model", list_models),
                          "a name from ganzoo.list_models()", flag=True)
-    dataset: str = setting("digits", checks.name, "digits, ring8, grid25, a TFDS name, folder:PATH "
-                           "or npz:PATH", flag=True)
+    dataset: str = setting("digits", checks.name, "digits, ring8, grid25, mnist, fashion_mnist, kmnist, "
+                           "cifar10, cifar100, folder:PATH, npz:PATH or a TFDS name", flag=True)
     steps: int | None = setting(None, checks.positive_int.or_none(_unset),
                                 "generator updates to train for, in total (resuming included)",
                                 flag=True, resumable=True)
