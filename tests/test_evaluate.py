@@ -179,3 +179,22 @@ def test_evaluate_cli_bad_input(capsys):
     assert "unknown metric 'xyz'; accepted: fid, kid" in capsys.readouterr().err
     assert evaluate.main(["--metrics=fid"]) == 2
     assert "give exactly one of --model_path, --pretrained, --workdir" in capsys.readouterr().err
+
+
+def test_shipped_fashion_mnist_classifier_scores_28x28_images():
+    extractor = features.get_extractor(features.default_extractor_name("fashion_mnist"))
+    assert extractor.num_classes == 10
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    feats, probabilities = extractor(x)
+    assert feats.shape == (4, 128) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_shipped_fashion_mnist_classifier_accuracy_on_the_real_test_split():
+    # Needs the real files (apt-get install dataset-fashion-mnist); 93.4% when shipped.
+    try:
+        x, y, _ = data.load_numpy("fashion_mnist", "test")
+    except GanzooError:
+        pytest.skip("Fashion-MNIST's files are not on this machine")
+    _, probabilities = features.get_extractor("fashion_mnist")(x)
+    assert np.mean(np.argmax(probabilities, axis=1) == y) >= 0.92
