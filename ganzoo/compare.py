@@ -7,7 +7,10 @@ Every run gets the same data and split, the same budget of generator updates
 (or, with `--minutes`, the same training wall time: the fair budget between a
 variant with one critic step and one with five; the tables show the steps each
 run reached), the same seeds and the same evaluation (extractor, sample counts, metrics);
-each model keeps its paper defaults unless `--set` overrides them. Finished
+each model keeps its paper defaults unless `--set` overrides them
+(`--set MODEL:key=value` for one model alone). `--sweep key=v1,v2,...` runs
+every model at each value of one setting and adds, per row, how many runs
+diverged or collapsed and the range of the first metric. Finished
 runs are skipped and an interrupted run resumes, so the command can simply be
 run again. Output in the workdir: `results.json` (every run, its stamp and its
 curve), `results.md` (mean ± std over seeds per model) and PNG figures (each
@@ -59,21 +62,87 @@ class Protocol:
     final_samples: int | None = None
     # Minutes of training wall time per run (None: steps alone bound a run).
     minutes: float | None = None
+    # One setting swept: ("learning_rate", ("1e-4", "4e-4")) runs every model
+    # at each value (as `--set key=value`); () sweeps nothing.
+    sweep: tuple = ()
 
 
-def _run_name(model, seed):
-    return f"{model}-seed{seed}"
+def _run_name(model, seed, setting=None):
+    return f"{model}-{setting}-seed{seed}" if setting else f"{model}-seed{seed}"
+
+
+def _sweep_settings(protocol):
+    """The `key=value` items a sweep runs each model with ([None]: no sweep)."""
+    if not protocol.sweep:
+        return [None]
+    key, values = protocol.sweep
+    return [f"{key}={value}" for value in values]
+
+
+def parse_sweep(text, models):
+    """`"key=v1,v2,..."` -> `(key, (v1, v2, ...))`, checked against every model.
+
+    The key is a config field or a hyperparameter every model has; each value
+    must be accepted as `--set key=value`.
+    """
+    key, sep, values = text.partition("=")
+    values = tuple(v.strip() for v in values.split(",") if v.strip())
+    if not sep or not key.strip() or len(values) < 2:
+        raise GanzooError(f"bad --sweep={text!r}; accepted: key=value1,value2,... with two or more "
+                          "values, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3")
+    key = key.strip()
+    lacking = [m for m in models
+               if key not in config.config_fields() and key not in config.model_hyperparameters(m)]
+    if lacking:
+        raise GanzooError(f"--sweep {key} is not a setting of {', '.join(lacking)}; accepted: a "
+                          "config field or a hyperparameter every compared model has")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise GanzooError(f"{key}={', '.join(repeated)} given twice in --sweep={text}; accepted: "
+                          "each value once")
+    for value in values:
+        for model in models:
+            fields, hparams = config.parse_overrides(model, [f"{key}={value}"])
+            if key in fields:
+                config.check_field(key, fields[key])
+            else:
+                get_model_class(model).check_hyperparameters(hparams)
+    return key, values
+
+
+def _symptoms(run_dir):
+    """Instability symptoms the run's monitor recorded, each once, in order."""
+    path = os.path.join(run_dir, training.INSTABILITY_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(dict.fromkeys(json.loads(line)["symptom"] for line in f if line.strip()))
 
 
 def split_overrides(models, overrides, skip_foreign=False):
     """`--set` strings -> typed `(config fields, {model: hyperparameters})`.
 
     A config field applies to every run, a hyperparameter to the models that
-    have it; a key that applies to none of `models` is refused (or skipped).
+    have it, and `MODEL:key=value` to that model alone; a key that applies to
+    none of `models` is refused (or skipped).
     """
     fields, hparams = {}, {model: {} for model in models}
     for item in overrides:
         key, _ = config.parse_override(item)
+        only, colon, key = key.rpartition(":")
+        if colon:
+            if only not in models:
+                if skip_foreign:
+                    continue
+                raise GanzooError(f"--set {item!r} names model {only!r}, which is not compared; "
+                                  f"accepted: one of {', '.join(models)}")
+            item = item.split(":", 1)[1]
+            if key in config.config_fields():
+                raise GanzooError(f"--set {only}:{key}: {key} is a config field, shared by every "
+                                  "run; accepted: a hyperparameter of that model, or --set "
+                                  f"{key}=... for all")
+            hparams[only].update(config.parse_overrides(only, [item])[1])
+            continue
         if key in config.config_fields():
             fields.update(config.parse_overrides(models[0], [item])[0])
             continue
@@ -111,16 +180,19 @@ def _train_seconds(run_dir):
         return round(sum(float(row["seconds"]) for row in csv.DictReader(f)), 2)
 
 
-def run_one(model, seed, protocol, workdir, hparams=None, **config_fields):
+def run_one(model, seed, protocol, workdir, hparams=None, setting=None, **config_fields):
     """Train (or resume) one run and evaluate it; the run's result dict.
 
     `hparams` and `config_fields` are typed values (see `split_overrides`);
-    without `hparams`, the protocol's `--set` items that apply to `model` are used.
+    without `hparams`, the protocol's `--set` items that apply to `model` are
+    used (and `setting`, a swept `key=value`, after them). A run that diverges
+    is a result too: no metrics, and `diverged` in its symptoms.
     """
     if hparams is None:
-        fields, by_model = split_overrides([model], protocol.overrides, skip_foreign=True)
+        items = list(protocol.overrides) + ([setting] if setting else [])
+        fields, by_model = split_overrides([model], items, skip_foreign=True)
         hparams, config_fields = by_model[model], {**config_fields, **fields}
-    run_dir = os.path.join(workdir, "runs", _run_name(model, seed))
+    run_dir = os.path.join(workdir, "runs", _run_name(model, seed, setting))
     result_path = os.path.join(run_dir, "result.json")
     if os.path.exists(result_path):
         with open(result_path) as f:
@@ -130,17 +202,27 @@ def run_one(model, seed, protocol, workdir, hparams=None, **config_fields):
         seed=seed, eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
         **config_fields,
     )
-    outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
+    result = {"model": model, "group": f"{model} {setting}" if setting else model,
+              "setting": setting, "seed": seed}
+    try:
+        outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
+    except training.TrainingDiverged as e:
+        logging.warning("%s: %s", _run_name(model, seed, setting), e)
+        result.update(steps=e.step, train_seconds=_train_seconds(run_dir), config=run_config.to_dict(),
+                      metrics={}, stamp=None, curve=_read_curve(run_dir),
+                      symptoms=[*_symptoms(run_dir), "diverged"])
+        fileio.atomic_write_json(result_path, result, default=float)
+        return result
     final = evaluation.evaluate(
         outcome.model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
         num_samples=protocol.final_samples, seed=1000 + seed, data_dir=run_config.data_dir,
         image_size=run_config.image_size,
     )
-    result = {
-        "model": model, "seed": seed, "steps": outcome.steps, "train_seconds": _train_seconds(run_dir),
-        "config": run_config.to_dict(), "metrics": final["metrics"], "stamp": final["stamp"],
-        "curve": _read_curve(run_dir),
-    }
+    result.update(
+        steps=outcome.steps, train_seconds=_train_seconds(run_dir), config=run_config.to_dict(),
+        metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
+        symptoms=_symptoms(run_dir),
+    )
     images.save_samples(_grid_samples(outcome.model), os.path.join(run_dir, "final_samples.png"),
                         reference=_reference(protocol.dataset, outcome.model))
     fileio.atomic_write_json(result_path, result, default=float)
@@ -161,36 +243,63 @@ def _reference(dataset, model):
     return data.load_numpy(dataset, "train", max_examples=2000)[0]
 
 
+def _group(run):
+    return run.get("group", run["model"])
+
+
+# Symptoms that make a run count as unstable in the tables: a blow-up or a
+# non-finite loss (diverged), or samples of a fixed latent batch collapsed.
+DIVERGED_SYMPTOMS = {"diverged", "blowup"}
+
+
 def summarize(runs, columns):
-    """{model: {metric: (mean, std, n)}, ...} over seeds, plus steps and train seconds."""
+    """{group: {metric: (mean, std, n, min, max)}, ...} over seeds, plus steps,
+    train seconds and `unstable` = (diverged runs, collapsed runs, runs).
+    A group is a model, or a model at one swept setting."""
     summary = {}
-    for model in dict.fromkeys(r["model"] for r in runs):
-        mine = [r for r in runs if r["model"] == model]
+    for group in dict.fromkeys(_group(r) for r in runs):
+        mine = [r for r in runs if _group(r) == group]
         row = {}
         for column in columns + ["steps", "train_seconds"]:
             values = [r.get(column) if column in ("steps", "train_seconds") else r["metrics"].get(column)
                       for r in mine]
             values = [float(v) for v in values if v is not None]
             if values:
-                row[column] = (float(np.mean(values)), float(np.std(values)), len(values))
-        summary[model] = row
+                row[column] = (float(np.mean(values)), float(np.std(values)), len(values),
+                               float(np.min(values)), float(np.max(values)))
+        symptoms = [set(r.get("symptoms", ())) for r in mine]
+        row["unstable"] = (sum(bool(s & DIVERGED_SYMPTOMS) for s in symptoms),
+                           sum("collapse" in s for s in symptoms), len(mine))
+        summary[group] = row
     return summary
 
 
 def markdown_table(summary, columns, protocol):
     present = [c for c in columns if any(c in row for row in summary.values())]
     arrow = {c: " ↓" if c in LOWER_IS_BETTER else " ↑" for c in present}
+    # Stability columns when a sweep asks about it or some run was unstable.
+    stability = bool(protocol.sweep) or any(
+        sum(row.get("unstable", (0, 0, 0))[:2]) for row in summary.values())
+    spread = present[:1] if protocol.sweep else []
     head = ("| model | " + " | ".join(f"{c}{arrow[c]}" for c in present)
+            + "".join(f" | {c} range" for c in spread)
+            + (" | diverged | collapsed" if stability else "")
             + " | steps reached | train time / run |")
-    lines = [head, "|" + "---|" * (len(present) + 3)]
+    lines = [head, "|" + "---|" * (len(present) + len(spread) + 3 + 2 * stability)]
     for model, row in summary.items():
         cells = []
         for c in present:
             if c in row:
-                mean, std, _ = row[c]
+                mean, std = row[c][:2]
                 cells.append(f"{mean:.3f} ± {std:.3f}" if abs(mean) < 100 else f"{mean:.1f} ± {std:.1f}")
             else:
                 cells.append("–")
+        for c in spread:
+            low, high = row[c][3:5] if c in row and len(row[c]) >= 5 else (None, None)
+            cells.append("–" if low is None else (f"{low:.3g}–{high:.3g}"))
+        if stability:
+            diverged, collapsed, n = row.get("unstable", (0, 0, 0))
+            cells += [f"{diverged}/{n}" if n else "–", f"{collapsed}/{n}" if n else "–"]
         steps, seconds = row.get("steps"), row.get("train_seconds")
         cells.append((f"{steps[0]:.0f}" + (f" ± {steps[1]:.0f}" if steps[1] else "")) if steps else "–")
         cells.append(f"{seconds[0]:.0f} s" if seconds else "–")
@@ -201,8 +310,13 @@ def markdown_table(summary, columns, protocol):
         ([f"{protocol.steps} generator steps"] if protocol.steps else [])
         + ([f"{protocol.minutes:g} minutes of training"] if protocol.minutes else []))
     first = ", whichever came first," if protocol.steps and protocol.minutes else ""
-    lines.append(f"Mean ± std over seeds {seeds}; {budget}{first} per run on "
+    swept = (f" at {protocol.sweep[0]} = {', '.join(protocol.sweep[1])}" if protocol.sweep else "")
+    lines.append(f"Mean ± std over seeds {seeds}{swept}; {budget}{first} per run on "
                  f"`{protocol.dataset}`; ↓ lower is better, ↑ higher is better.")
+    if stability:
+        lines.append("diverged: runs whose losses blew up or became non-finite (no metrics); "
+                     "collapsed: runs whose fixed-latent samples collapsed at some epoch "
+                     "(`InstabilityMonitor`).")
     if protocol.final_samples:
         lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
                      f"`{protocol.real_split}` split, as is the real held-out baseline row.")
@@ -216,9 +330,9 @@ def plot_curves(runs, path, metric_keys):
         return None
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for model in dict.fromkeys(r["model"] for r in runs):
+        for model in dict.fromkeys(_group(r) for r in runs):
             curves = [{p["step"]: p[key] for p in r["curve"] if key in p}
-                      for r in runs if r["model"] == model]
+                      for r in runs if _group(r) == model]
             steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
             if not steps:
                 continue
@@ -239,9 +353,10 @@ def plot_curves(runs, path, metric_keys):
     return path
 
 
-def plot_samples(workdir, models, seed, path):
-    """Seed `seed`'s final samples of each model, side by side."""
-    found = [(m, os.path.join(workdir, "runs", _run_name(m, seed), "final_samples.png")) for m in models]
+def plot_samples(workdir, run_names, path):
+    """The final samples of `run_names` ({title: run name}), side by side."""
+    found = [(title, os.path.join(workdir, "runs", name, "final_samples.png"))
+             for title, name in run_names.items()]
     found = [(m, p) for m, p in found if os.path.exists(p)]
     if not found:
         return None
@@ -284,14 +399,16 @@ def _refuse_repeats(name, values):
 
 
 def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
-            eval_samples=None, minutes=None, **config_fields):
+            eval_samples=None, minutes=None, sweep=None, **config_fields):
     """Train and evaluate every model with every seed; write results and figures.
 
     `minutes`: each run trains for that much wall time (with `steps` too:
     whichever comes first). Without `steps`, curve points need `eval_every`.
+    `sweep`: `"key=v1,v2,..."` runs every model at each value (a row each).
     Returns the results dict that is also written to `workdir/results.json`.
     """
     check_request(models, steps, seeds, overrides, minutes)
+    sweep = parse_sweep(sweep, models) if sweep else ()
     shared = {**{k: v for k, v in config_fields.items() if v is not None},
               **split_overrides(models, overrides)[0]}
     # Refused before the baseline is scored, not when the first run starts.
@@ -320,16 +437,18 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every, eval_samples,
                         overrides=tuple(overrides),
                         final_samples=baseline["stamp"]["n_fake"] if baseline else None,
-                        minutes=minutes)
-    fields, hparams = split_overrides(models, overrides)
-    run_fields = {**config_fields, **fields}
+                        minutes=minutes, sweep=sweep)
     os.makedirs(workdir, exist_ok=True)
-    total = len(models) * len(seeds)
+    plan = [(m, setting, s) for m in models for setting in _sweep_settings(protocol) for s in seeds]
     runs, started = [], time.time()
-    for i, (model, seed) in enumerate((m, s) for m in models for s in seeds):
-        logging.info("[%d/%d] %s seed %d (%.0f s so far)", i + 1, total, model, seed, time.time() - started)
-        print(f"[{i + 1}/{total}] {model} seed {seed}", flush=True)
-        runs.append(run_one(model, seed, protocol, workdir, hparams[model], **run_fields))
+    for i, (model, setting, seed) in enumerate(plan):
+        label = f"{model}{' ' + setting if setting else ''} seed {seed}"
+        logging.info("[%d/%d] %s (%.0f s so far)", i + 1, len(plan), label, time.time() - started)
+        print(f"[{i + 1}/{len(plan)}] {label}", flush=True)
+        items = list(overrides) + ([setting] if setting else [])
+        fields, hparams = split_overrides(models, items)
+        runs.append(run_one(model, seed, protocol, workdir, hparams[model], setting=setting,
+                            **{**config_fields, **fields}))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
     summary = summarize(runs, columns)
     if baseline:
@@ -341,7 +460,9 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     fileio.atomic_write(os.path.join(workdir, "results.md"), markdown_table(summary, columns, protocol) + "\n")
     curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
     plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
-    plot_samples(workdir, models, seeds[0], os.path.join(workdir, "samples.png"))
+    firsts = {_group(r): _run_name(r["model"], r["seed"], r.get("setting"))
+              for r in runs if r["seed"] == seeds[0]}
+    plot_samples(workdir, firsts, os.path.join(workdir, "samples.png"))
     return results
 
 
@@ -361,8 +482,11 @@ def make_flags():
                          "with --minutes alone).",
                          flag_values=fv)
     flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
+    flags.DEFINE_string("sweep", None, "One setting to sweep, key=v1,v2,...: every model runs at each "
+                        "value, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3.", flag_values=fv)
     config.define_flags(fv, RUN_FLAGS)
-    flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it.",
+    flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it; "
+                              "MODEL:key=value for one model.",
                               flag_values=fv)
     return fv
 
@@ -381,7 +505,8 @@ def _run(fv):
     fields = config.flag_values_of(fv, RUN_FLAGS)
     results = compare(fv["models"].value, dataset, steps, seeds, workdir,
                       overrides=fv["set"].value, eval_every=fv["eval_every"].value,
-                      eval_samples=fv["eval_samples"].value, minutes=minutes, **fields)
+                      eval_samples=fv["eval_samples"].value, minutes=minutes,
+                      sweep=fv["sweep"].value, **fields)
     with open(os.path.join(workdir, "results.md")) as f:
         print(f.read())
     print(f"{len(results['runs'])} runs; results in {workdir}")

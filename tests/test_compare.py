@@ -66,9 +66,62 @@ def test_interrupted_run_resumes(tmp_path):
         (["--seeds=a,b"], "bad --seeds=a,b"),
         (["--models=dcgan", "--set=n_critic=3"], "--set n_critic applies to none of dcgan"),
         (["--models=cgan", "--dataset=npz:/nonexistent.npz"], "nonexistent.npz"),
+        (["--models=vanilla,wgan_gp", "--sweep=n_critic=1,2"], "--sweep n_critic is not a setting of vanilla"),
+        (["--models=vanilla", "--sweep=learning_rate=1e-4"], "bad --sweep='learning_rate=1e-4'"),
+        (["--models=vanilla", "--sweep=learning_rate=1e-4,7"], "learning_rate"),
+        (["--models=vanilla", "--sweep=learning_rate=1e-4,1e-4"], "given twice"),
+        (["--models=vanilla", "--set=dcgan:base_filters=8"], "names model 'dcgan', which is not compared"),
     ],
 )
 def test_bad_input(argv, message, tmp_path, capsys):
     assert compare.main([*argv, f"--workdir={tmp_path}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_sweep_runs_every_value_and_counts_collapsed_runs(tmp_path, capsys):
+    workdir = str(tmp_path / "sweep")
+    # learning_rate=0.9 kills the generator (see test_monitor): a collapse.
+    argv = ["--models=vanilla", "--dataset=ring8", "--seeds=0", "--steps=300", "--batch_size=64",
+            f"--workdir={workdir}", "--eval_every=0", "--sweep=learning_rate=2e-4,0.9",
+            "--set=steps_per_epoch=50", "--set=jit_compile=false",
+            "--set=generator_units=32,32", "--set=discriminator_units=32,32"]
+    assert compare.main(argv) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        results = json.load(f)
+    runs = {r["group"]: r for r in results["runs"]}
+    assert set(runs) == {"vanilla learning_rate=2e-4", "vanilla learning_rate=0.9"}
+    assert runs["vanilla learning_rate=0.9"]["config"]["hparams"]["learning_rate"] == 0.9
+    assert "collapse" in runs["vanilla learning_rate=0.9"]["symptoms"]
+    assert "collapse" not in runs["vanilla learning_rate=2e-4"]["symptoms"]
+    assert os.path.isdir(os.path.join(workdir, "runs", "vanilla-learning_rate=0.9-seed0"))
+    with open(os.path.join(workdir, "results.md")) as f:
+        table = f.read()
+    assert "| vanilla learning_rate=0.9 |" in table and "| diverged | collapsed |" in table
+    assert "modes_covered range" in table
+    row = next(line for line in table.splitlines() if line.startswith("| vanilla learning_rate=0.9 |"))
+    assert row.split("|")[-5:-3] == [" 0/1 ", " 1/1 "], row
+
+
+def test_a_diverged_run_is_a_result_not_an_abort(tmp_path, monkeypatch):
+    from ganzoo import training
+
+    def diverge(config, workdir, **kwargs):
+        os.makedirs(workdir, exist_ok=True)
+        raise training.TrainingDiverged("training diverged at step 7: d_loss=nan", step=7)
+
+    monkeypatch.setattr(training, "train", diverge)
+    protocol = compare.Protocol("ring8", steps=10, seeds=(0,), eval_every=0, eval_samples=None)
+    result = compare.run_one("vanilla", 0, protocol, str(tmp_path), hparams={}, batch_size=32)
+    assert result["steps"] == 7 and result["metrics"] == {} and result["symptoms"] == ["diverged"]
+    summary = compare.summarize([result], compare.POINT_COLUMNS)
+    assert summary["vanilla"]["unstable"] == (1, 0, 1)
+    table = compare.markdown_table(summary, compare.POINT_COLUMNS, protocol)
+    assert "| 1/1 | 0/1 |" in table
+
+
+def test_per_model_overrides_apply_to_that_model_alone():
+    fields, hparams = compare.split_overrides(
+        ["vanilla", "pacgan"], ["pacgan:pack=2", "learning_rate=1e-3", "batch_size=32"])
+    assert fields == {"batch_size": 32}
+    assert hparams == {"vanilla": {"learning_rate": 1e-3}, "pacgan": {"pack": 2, "learning_rate": 1e-3}}

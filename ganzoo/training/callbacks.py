@@ -208,8 +208,10 @@ class InstabilityMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, real_examples=None, seed=0, num=64, patience=3, win_accuracy=0.99,
-                 blowup=1000.0, limit=1e5, collapse_ratio=0.1):
+                 blowup=1000.0, limit=1e5, collapse_ratio=0.1, record_path=None):
         super().__init__()
+        # Each warning is also appended to `record_path` (JSON lines), for `compare`.
+        self.record_path = record_path
         self.real_examples, self.seed, self.num = real_examples, seed, num
         self.patience, self.win_accuracy = patience, win_accuracy
         self.blowup, self.limit, self.collapse_ratio = blowup, limit, collapse_ratio
@@ -220,6 +222,10 @@ class InstabilityMonitor(keras.callbacks.Callback):
         if symptom not in self.warned:
             self.warned.add(symptom)
             logging.warning("instability at step %d: %s", self.model.step, text)
+            if self.record_path:
+                with open(self.record_path, "a") as f:
+                    f.write(json.dumps({"step": int(self.model.step), "symptom": symptom,
+                                        "text": text}) + "\n")
 
     def on_train_begin(self, logs=None):
         z = keras.random.normal((self.num, self.model.latent_dim), seed=self.seed)

@@ -5,6 +5,7 @@ generator scored during training passes `evaluate_fn` (the command
 `python -m ganzoo.train` passes `ganzoo.evaluation.scorer_for(config)`).
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -41,6 +42,18 @@ class TrainResult:
     seconds: float
     resumed_from: str = None
     history: dict = dataclasses.field(default_factory=dict)
+
+
+# The instability warnings of a run, one JSON line each (`InstabilityMonitor`).
+INSTABILITY_FILE = "instability.jsonl"
+
+
+class TrainingDiverged(GanzooError):
+    """Training met a non-finite loss and could not roll back; `step` is where."""
+
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
 
 
 def default_workdir(config):
@@ -237,6 +250,9 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         batches = dataset.batch(real_batch, drop_remainder=True)
 
         resumed_from = checkpoints.restore_latest(model, workdir)
+        if not resumed_from:  # a fresh start: warnings of an earlier attempt do not apply
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(workdir, INSTABILITY_FILE))
         if resumed_from:
             logging.info("resuming from %s at step %d", resumed_from, model.step)
         steps_per_epoch = config.steps_per_epoch or max(
@@ -289,11 +305,10 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
             step, key, value = guard.failure
             last_good = checkpoints.latest_checkpoint(workdir)
             if config.on_nonfinite != "rollback" or rollbacks >= config.max_rollbacks or not last_good:
-                raise GanzooError(
+                raise TrainingDiverged(
                     f"training diverged at step {step}: {key}={value}; last good checkpoint kept: "
                     f"{last_good or 'none'} (--set on_nonfinite=rollback retries from it with a "
-                    "lower learning rate)"
-                )
+                    "lower learning rate)", step=step)
             rollbacks += 1
             checkpoints.restore_latest(model, workdir)
             for optimizer in (model.g_optimizer, model.d_optimizer):
@@ -326,7 +341,8 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
             os.path.join(workdir, "samples"), config.num_samples, config.seed, reference,
             log_dir=os.path.join(workdir, "logs"),
         ),
-        ganzoo_callbacks.InstabilityMonitor(real_examples, seed=config.seed),
+        ganzoo_callbacks.InstabilityMonitor(real_examples, seed=config.seed,
+                                            record_path=os.path.join(workdir, INSTABILITY_FILE)),
         *evaluator,
         ganzoo_callbacks.MetricsLogger(workdir),
         *extra,
