@@ -257,7 +257,11 @@ def parse_overrides(model, overrides):
                 f"unknown --set key {key!r}; accepted: "
                 f"{', '.join(config_fields() + sorted(hyperparameters))}"
             )
-        hparams[key] = parse_value(key, text, hyperparameters[key])
+        declared = get_model_class(model).hyperparameters()[key]
+        if declared.kind is not None and text.strip().lower() == "none":
+            hparams[key] = None
+        else:
+            hparams[key] = parse_value(key, text, declared.kind or hyperparameters[key])
     return fields, hparams
 
 

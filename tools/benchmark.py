@@ -15,6 +15,8 @@ other, because shared machines are noisy. It reports:
 - `jit_compile` and `steps_per_execution` against the defaults;
 - sampling through an exported SavedModel against in-process generation;
 - FID of two 10,000 x 2048 feature sets against `scipy.linalg.sqrtm`;
+- vanilla steps on 2-D points (`ring8`, batch 256) against the step as it
+  was before `FusedAdam` and the points defaults (`--two_d_only` for these alone);
 - with `--peer=torch` (needs the `[bench]` extra): ganzoo's training steps
   against a PyTorch peer of the same networks and algorithm
   (`tools/torch_peer.py`), for `dcgan` at 28x28 and the quickstart's `wgan_gp`
@@ -326,10 +328,42 @@ def peer_ratios(steps, warmup, trials):
     return results
 
 
+def two_d_ratios(steps, trials):
+    """Vanilla GAN steps on `ring8` at batch 256: the step as it was (Keras's
+    Adam, 512x512 MLPs, one step per graph call) against the same networks
+    with `FusedAdam`, and against vanilla's defaults for points, as
+    `ganzoo.train` runs them (XLA or not, whichever `jit_compile=auto` would
+    pick: both are timed)."""
+    points, info = data.load("ring8", batch_size=256)
+    points = points.repeat().prefetch(2)
+
+    def build(spe=1, keras_adam=False, jit=False, **hparams):
+        keras.utils.set_random_seed(0)
+        model = ganzoo.create_model("vanilla", data_shape=info.shape, seed=0, **hparams)
+        optimizers = {}
+        if keras_adam:
+            optimizers = {k: keras.optimizers.Adam(2e-4, beta_1=0.5) for k in ("g_optimizer", "d_optimizer")}
+        model.compile(jit_compile=jit, steps_per_execution=spe, **optimizers)
+        return fit_timer(model, steps // spe * spe, spe * 2, dataset=points)
+
+    wide = {"generator_units": (512, 512), "discriminator_units": (512, 512)}
+    t_before, t_fused, t_points, t_points_xla = best_of(
+        trials, build(keras_adam=True, **wide), build(**wide), build(), build(jit=True))
+    return {
+        "ring8_vanilla_before_ms_per_step": 1000 * t_before,
+        "ring8_vanilla_points_defaults_ms_per_step": 1000 * min(t_points, t_points_xla),
+        "ring8_fused_adam_vs_keras_adam": t_before / t_fused,
+        "ring8_points_defaults_vs_before": t_before / min(t_points, t_points_xla),
+        "ring8_points_defaults_xla_vs_no_xla": t_points / t_points_xla,
+    }
+
+
 TARGETS = [
     ("dcgan_28x28_vs_torch", ">=", 1.0, "dcgan 28x28 vs PyTorch peer (auto XLA)"),
     ("wgan_gp_8x8_vs_torch", ">=", 1.0, "quickstart wgan_gp vs PyTorch peer"),
     ("dcgan_vs_reference", ">=", 1.0, "dcgan float32 vs the reference loop"),
+    ("ring8_points_defaults_vs_before", ">=", 5.0, "ring8 vanilla step: points defaults vs before"),
+    ("ring8_fused_adam_vs_keras_adam", None, None, "ring8 vanilla 512x512: FusedAdam vs Adam"),
     ("bf16_vs_float32_reference", ">=", 2.0, "dcgan mixed_bfloat16 vs float32 reference"),
     ("input_pipeline_wait_share", "<=", 0.05, "share of step time waiting on input"),
     ("savedmodel_vs_in_process_sampling", ">=", 0.9, "SavedModel vs in-process sampling"),
@@ -364,14 +398,17 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--peer", choices=["torch"], help="also time a PyTorch peer ([bench] extra)")
     parser.add_argument("--peer_only", action="store_true", help="only the peer comparison")
+    parser.add_argument("--two_d_only", action="store_true", help="only the 2-D (ring8) step ratios")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     steps, warmup, trials = (15, 5, 3) if args.quick else (50, 10, 5)
-    if args.peer_only:
+    if args.peer_only or args.two_d_only:
         results = {"machine": machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
                    "quick": args.quick}
     else:
         results = run(args.quick)
+    if not args.peer_only:
+        results.update(two_d_ratios(200 if args.quick else 1000, trials))
     if args.peer or args.peer_only:
         results.update(peer_ratios(steps, warmup, trials))
     results["seconds"] = time.perf_counter() - started

@@ -14,6 +14,7 @@ from ganzoo import checks, losses
 from ganzoo.errors import GanzooError
 from ganzoo.models import techniques
 from ganzoo.models.hyperparameters import Hyperparameter, declare, merge
+from ganzoo.models.optimizers import FusedAdam
 
 _RNG_KEY = "seed_generator_state"
 # Logged by every variant beside its losses: the discriminator's mean output on
@@ -222,9 +223,7 @@ class GAN(keras.Model):
 
     def _adam(self, learning_rate, name):
         ema = {"use_ema": True, "ema_momentum": self.ema} if self.ema and name == "g_adam" else {}
-        return keras.optimizers.Adam(
-            learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name, **ema
-        )
+        return FusedAdam(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name, **ema)
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
@@ -264,7 +263,7 @@ class GAN(keras.Model):
         """Log the discriminator's mean raw output on real and on fake data and
         its ranking accuracy (`losses.ranking_accuracy`): signs of a
         discriminator that wins outright."""
-        return self.track(
+        self.update_trackers(
             d_real=ops.mean(ops.cast(real_outputs, "float32")),
             d_fake=ops.mean(ops.cast(fake_outputs, "float32")),
             d_accuracy=losses.ranking_accuracy(real_outputs, fake_outputs),
@@ -274,11 +273,16 @@ class GAN(keras.Model):
     def metrics(self):
         return list(getattr(self, "loss_trackers", []))
 
-    def track(self, **values):
-        """Update the loss trackers and return their current averages for the logs."""
+    def update_trackers(self, **values):
+        """Add this step's values to their trackers (`track` also returns the logs)."""
         for tracker in self.loss_trackers:
             if tracker.name in values:
                 tracker.update_state(values[tracker.name])
+
+    def track(self, **values):
+        """Update the loss trackers and return their current averages for the logs:
+        a `train_step` ends with it, once (each result is a few more ops)."""
+        self.update_trackers(**values)
         results = {tracker.name: tracker.result() for tracker in self.loss_trackers}
         if _multi_worker(tf.distribute.get_strategy()):
             # fit() reduces these with MEAN over axis 0 across workers, which
@@ -308,7 +312,7 @@ class GAN(keras.Model):
         # several replicas it is each replica's, on its share of the batch, averaged
         # (the global one would cost a second all-reduce per step).
         norm = tf.linalg.global_norm([g for g in grads if g is not None]) / ops.cast(scale, "float32")
-        self.track(**{"d_grad_norm" if optimizer is self.d_optimizer else "g_grad_norm": norm})
+        self.update_trackers(**{"d_grad_norm" if optimizer is self.d_optimizer else "g_grad_norm": norm})
         optimizer.apply_gradients(zip(grads, variables))
 
     def regularization(self, real, labels=None):

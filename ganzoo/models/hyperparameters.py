@@ -24,6 +24,8 @@ class Hyperparameter:
     default: object
     rule: checks.Rule
     doc: str
+    # How `--set` parses a value when the default (None) does not say, e.g. tuple.
+    kind: type | None = None
 
     def __post_init__(self):
         if not isinstance(self.rule, checks.Rule):

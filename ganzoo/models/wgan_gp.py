@@ -96,7 +96,7 @@ class WGANGP(GAN):
                 d_loss = wasserstein_loss + self.gp_weight * penalty + self.regularization(real_batch)
             self.apply_loss(self.d_optimizer, tape, d_loss, critic)
             # The critic's estimate of the Wasserstein distance is -wasserstein_loss.
-            self.track(d_loss=d_loss, gradient_penalty=penalty, wasserstein=-wasserstein_loss)
+            self.update_trackers(d_loss=d_loss, gradient_penalty=penalty, wasserstein=-wasserstein_loss)
             self.track_discriminator(real_scores, fake_scores)
 
         # Generator: descend -E[f(G(z))].
