@@ -98,6 +98,18 @@ def test_measuring_leaves_the_run_as_it_would_have_been(tmp_path, monkeypatch):
     assert read_metrics(auto.workdir)[-1]["d_loss"] == read_metrics(plain.workdir)[-1]["d_loss"]
 
 
+def test_measuring_works_with_several_steps_per_graph_call():
+    # Keras calls the batch callbacks once per call of steps_per_execution steps.
+    from ganzoo import data
+    from ganzoo.training.loop import build_model
+
+    config = tiny_config(model="vanilla", steps_per_execution=4).validate()
+    points, info = data.load("ring8", repeat=True)
+    model = build_model(config, info)
+    seconds, functions, timed = xla.measure_xla(model, points.batch(8, drop_remainder=True))
+    assert timed >= 2 and seconds[False] > 0 and seconds[True] > 0 and set(functions) == {False, True}
+
+
 def test_jit_auto_over_replicas_is_off_without_measuring(fake_measure):
     config = tiny_config(jit_compile="auto")
     model = types.SimpleNamespace(jit_compile=None)

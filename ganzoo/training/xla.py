@@ -49,10 +49,13 @@ def _batch_like(spec):
     return tf.nest.map_structure(make, spec)
 
 
-def _fit(model, batch, steps):
+def _fit(model, batch, calls):
+    """Seconds per step of `calls` graph calls (each `steps_per_execution` steps)."""
+    per_call = max(int(getattr(model, "steps_per_execution", 1) or 1), 1)
     timer = _StepTimes()
-    model.fit(batch, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0, shuffle=False)
-    return timer.seconds
+    model.fit(batch, epochs=1, steps_per_epoch=calls * per_call, callbacks=[timer], verbose=0,
+              shuffle=False)
+    return [seconds / per_call for seconds in timer.seconds]
 
 
 def measure_xla(model, batches, timed_steps=6, round_steps=3):
