@@ -96,7 +96,8 @@ def newest_loadable(workdir, load):
             return load(path), path
         except Exception as e:  # noqa: BLE001 (a damaged or foreign file: try an older one)
             reason = why_unloadable(path, e)
-            logging.warning("skipping checkpoint %s: %s; trying an older one", path, reason)
+            logging.warning("skipping checkpoint %s: %s; trying an older one", os.path.abspath(path),
+                            reason)
             failures.append(f"{os.path.basename(path)}: {reason}")
     if failures:
         raise GanzooError(
