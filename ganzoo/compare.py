@@ -6,7 +6,8 @@
 Every run gets the same data and split, the same budget of generator updates
 (or, with `--minutes`, the same training wall time: the fair budget between a
 variant with one critic step and one with five; the tables show the steps each
-run reached), the same seeds and the same evaluation (extractor, sample counts, metrics);
+run reached; `--minutes=5,20` scores every run after 5 minutes, then trains it
+on to 20 and scores it again, a table per budget), the same seeds and the same evaluation (extractor, sample counts, metrics);
 each model keeps its paper defaults unless `--set` overrides them
 (`--set MODEL:key=value` for one model alone). `--sweep key=v1,v2,...` runs
 every model at each value of one setting and adds, per row, how many runs
@@ -62,6 +63,9 @@ class Protocol:
     final_samples: int | None = None
     # Minutes of training wall time per run (None: steps alone bound a run).
     minutes: float | None = None
+    # Earlier budgets (minutes) at which each run is also scored on its way to
+    # `minutes`: one run, continued, gives a table per budget.
+    snapshots: tuple = ()
     # One setting swept: ("learning_rate", ("1e-4", "4e-4")) runs every model
     # at each value (as `--set key=value`); () sweeps nothing.
     sweep: tuple = ()
@@ -180,25 +184,48 @@ def _train_seconds(run_dir):
         return round(sum(float(row["seconds"]) for row in csv.DictReader(f)), 2)
 
 
+def _suffix(minutes):
+    """File-name suffix of a snapshot's results: `-5min` (none for the final budget)."""
+    return "" if minutes is None else f"-{minutes:g}min"
+
+
 def run_one(model, seed, protocol, workdir, hparams=None, setting=None, **config_fields):
     """Train (or resume) one run and evaluate it; the run's result dict.
 
     `hparams` and `config_fields` are typed values (see `split_overrides`);
     without `hparams`, the protocol's `--set` items that apply to `model` are
     used (and `setting`, a swept `key=value`, after them). A run that diverges
-    is a result too: no metrics, and `diverged` in its symptoms.
+    is a result too: no metrics, and `diverged` in its symptoms. With
+    `protocol.snapshots`, the run is first trained to and scored at each of
+    those budgets (`result["snapshots"]`: {minutes: result}), then continued.
     """
     if hparams is None:
         items = list(protocol.overrides) + ([setting] if setting else [])
         fields, by_model = split_overrides([model], items, skip_foreign=True)
         hparams, config_fields = by_model[model], {**config_fields, **fields}
+    snapshots = {}
+    for minutes in protocol.snapshots:
+        snapshots[f"{minutes:g}"] = _train_and_score(
+            model, seed, protocol, workdir, hparams, setting, config_fields, snapshot=minutes)
+        if "diverged" in snapshots[f"{minutes:g}"]["symptoms"]:
+            # A diverged run is over: later budgets record the same outcome.
+            for later in protocol.snapshots[len(snapshots):]:
+                snapshots[f"{later:g}"] = snapshots[f"{minutes:g}"]
+            return {**snapshots[f"{minutes:g}"], "snapshots": snapshots}
+    result = _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fields)
+    return {**result, "snapshots": snapshots} if snapshots else result
+
+
+def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fields, snapshot=None):
+    """Train one run to the protocol's budget (or to `snapshot` minutes) and score it."""
     run_dir = os.path.join(workdir, "runs", _run_name(model, seed, setting))
-    result_path = os.path.join(run_dir, "result.json")
+    result_path = os.path.join(run_dir, f"result{_suffix(snapshot)}.json")
     if os.path.exists(result_path):
         with open(result_path) as f:
             return json.load(f)
     run_config = config.make_config(
-        model=model, dataset=protocol.dataset, steps=protocol.steps, minutes=protocol.minutes,
+        model=model, dataset=protocol.dataset, steps=protocol.steps,
+        minutes=protocol.minutes if snapshot is None else snapshot,
         seed=seed, eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
         **config_fields,
     )
@@ -223,7 +250,8 @@ def run_one(model, seed, protocol, workdir, hparams=None, setting=None, **config
         metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
         symptoms=_symptoms(run_dir),
     )
-    images.save_samples(_grid_samples(outcome.model), os.path.join(run_dir, "final_samples.png"),
+    images.save_samples(_grid_samples(outcome.model),
+                        os.path.join(run_dir, f"final_samples{_suffix(snapshot)}.png"),
                         reference=_reference(protocol.dataset, outcome.model))
     fileio.atomic_write_json(result_path, result, default=float)
     return result
@@ -353,9 +381,9 @@ def plot_curves(runs, path, metric_keys):
     return path
 
 
-def plot_samples(workdir, run_names, path):
+def plot_samples(workdir, run_names, path, suffix=""):
     """The final samples of `run_names` ({title: run name}), side by side."""
-    found = [(title, os.path.join(workdir, "runs", name, "final_samples.png"))
+    found = [(title, os.path.join(workdir, "runs", name, f"final_samples{suffix}.png"))
              for title, name in run_names.items()]
     found = [(m, p) for m, p in found if os.path.exists(p)]
     if not found:
@@ -372,9 +400,33 @@ def plot_samples(workdir, run_names, path):
     return path
 
 
+def budgets(minutes):
+    """`--minutes` as a sorted tuple of budgets: 5 -> (5.0,), "5,20" -> (5.0, 20.0)."""
+    if minutes is None:
+        return ()
+    items = minutes if isinstance(minutes, (list, tuple)) else [minutes]
+    if not items:
+        raise GanzooError("bad minutes=''; accepted: a number > 0, or several ascending ones "
+                          "like 5,20")
+    values = []
+    for item in items:
+        try:
+            values.append(float(item))
+        except (TypeError, ValueError):
+            raise GanzooError(f"bad minutes={item!r}; accepted: a number > 0, or several "
+                              "ascending ones like 5,20") from None
+        config.check_field("minutes", values[-1])
+    _refuse_repeats("minutes", values)
+    if values != sorted(values):
+        raise GanzooError(f"bad minutes={','.join(f'{v:g}' for v in values)}; accepted: budgets "
+                          "in ascending order, like 5,20")
+    return tuple(values)
+
+
 def check_request(models, steps, seeds, overrides=(), minutes=None):
     """Refuse unknown, missing or repeated models, a non-positive budget and bad
-    or repeated seeds, in one line. `steps` may be None when `minutes` is given."""
+    or repeated seeds, in one line. `steps` may be None when `minutes` is given;
+    `minutes` may be several budgets (see `budgets`)."""
     if not models:
         raise GanzooError(f"no models given; accepted: one or more of {', '.join(list_models())}, "
                           "e.g. --models=dcgan,wgan_gp")
@@ -384,8 +436,9 @@ def check_request(models, steps, seeds, overrides=(), minutes=None):
     if not seeds or any(not checks.non_negative_int(s) for s in seeds):
         raise GanzooError(f"bad seeds={list(seeds)!r}; accepted: integers >= 0, e.g. --seeds=0,1,2")
     _refuse_repeats("seeds", seeds)
-    if minutes is not None:
-        config.check_field("minutes", minutes)
+    if budgets(minutes) and steps is not None and len(budgets(minutes)) > 1:
+        raise GanzooError(f"minutes={','.join(f'{m:g}' for m in budgets(minutes))} with "
+                          f"steps={steps}; accepted: several budgets in minutes alone")
     if steps is not None or minutes is None:
         checks.positive_int.check("steps", steps)
     split_overrides(models, overrides)
@@ -403,14 +456,22 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     """Train and evaluate every model with every seed; write results and figures.
 
     `minutes`: each run trains for that much wall time (with `steps` too:
-    whichever comes first). Without `steps`, curve points need `eval_every`.
+    whichever comes first); several (`(5, 20)`) score each run at every budget
+    on its way to the last, with a table per budget. Without `steps`, curve points need `eval_every`.
     `sweep`: `"key=v1,v2,..."` runs every model at each value (a row each).
     Returns the results dict that is also written to `workdir/results.json`.
     """
     check_request(models, steps, seeds, overrides, minutes)
+    minutes = budgets(minutes)
+    minutes, snapshots = (minutes[-1], minutes[:-1]) if minutes else (None, ())
     sweep = parse_sweep(sweep, models) if sweep else ()
     shared = {**{k: v for k, v in config_fields.items() if v is not None},
               **split_overrides(models, overrides)[0]}
+    if snapshots and shared.get("lr_decay", "none") != "none":
+        raise GanzooError(f"lr_decay={shared['lr_decay']} with minutes="
+                          f"{','.join(f'{m:g}' for m in (*snapshots, minutes))}: a run decayed to "
+                          "an earlier budget cannot be continued to a later one; accepted: one "
+                          "budget, or lr_decay=none")
     # Refused before the baseline is scored, not when the first run starts.
     distribute.check_precision(shared.get("precision", "float32"),
                                shared.get("allow_slow_precision", False),
@@ -437,7 +498,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every, eval_samples,
                         overrides=tuple(overrides),
                         final_samples=baseline["stamp"]["n_fake"] if baseline else None,
-                        minutes=minutes, sweep=sweep)
+                        minutes=minutes, snapshots=snapshots, sweep=sweep)
     os.makedirs(workdir, exist_ok=True)
     plan = [(m, setting, s) for m in models for setting in _sweep_settings(protocol) for s in seeds]
     runs, started = [], time.time()
@@ -450,18 +511,35 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
         runs.append(run_one(model, seed, protocol, workdir, hparams[model], setting=setting,
                             **{**config_fields, **fields}))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
-    summary = summarize(runs, columns)
-    if baseline:
-        summary["real (held-out test split)"] = {
-            k: (float(v), 0.0, 1) for k, v in baseline["metrics"].items() if k in columns}
-    results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs,
-               "baseline": baseline}
-    fileio.atomic_write_json(os.path.join(workdir, "results.json"), results, default=float)
-    fileio.atomic_write(os.path.join(workdir, "results.md"), markdown_table(summary, columns, protocol) + "\n")
-    curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
-    plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
+
+    def summary_of(these):
+        summary = summarize(these, columns)
+        if baseline:
+            summary["real (held-out test split)"] = {
+                k: (float(v), 0.0, 1) for k, v in baseline["metrics"].items() if k in columns}
+        return summary
+
+    summary = summary_of(runs)
+    tables = [markdown_table(summary, columns, protocol)]
     firsts = {_group(r): _run_name(r["model"], r["seed"], r.get("setting"))
               for r in runs if r["seed"] == seeds[0]}
+    snapshot_summaries = {}
+    for snapshot in protocol.snapshots:
+        key = f"{snapshot:g}"
+        snapshot_summaries[key] = summary_of([r["snapshots"][key] for r in runs])
+        tables.insert(len(snapshot_summaries) - 1, markdown_table(
+            snapshot_summaries[key], columns, dataclasses.replace(protocol, minutes=snapshot)))
+        plot_samples(workdir, firsts, os.path.join(workdir, f"samples{_suffix(snapshot)}.png"),
+                     suffix=_suffix(snapshot))
+    if protocol.snapshots:
+        tables = [f"**After {minutes:g} minutes of training**\n\n{table}"
+                  for minutes, table in zip([*protocol.snapshots, protocol.minutes], tables)]
+    results = {"protocol": dataclasses.asdict(protocol), "summary": summary, "runs": runs,
+               "baseline": baseline, **({"snapshots": snapshot_summaries} if snapshot_summaries else {})}
+    fileio.atomic_write_json(os.path.join(workdir, "results.json"), results, default=float)
+    fileio.atomic_write(os.path.join(workdir, "results.md"), "\n\n".join(tables) + "\n")
+    curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
+    plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
     plot_samples(workdir, firsts, os.path.join(workdir, "samples.png"))
     return results
 
@@ -473,8 +551,9 @@ def make_flags():
     flags.DEFINE_string("dataset", "digits", "Dataset every run trains and is scored on.", flag_values=fv)
     flags.DEFINE_integer("steps", None, "Generator updates per run (default 3000 without --minutes).",
                          flag_values=fv)
-    flags.DEFINE_float("minutes", None, "Minutes of training wall time per run: variants compared "
-                       "at equal time; with --steps, whichever comes first.", flag_values=fv)
+    flags.DEFINE_list("minutes", None, "Minutes of training wall time per run: variants compared "
+                      "at equal time; with --steps, whichever comes first. Several (5,20): each "
+                      "run is scored at every budget on its way to the last.", flag_values=fv)
     flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; every model runs with each.", flag_values=fv)
     flags.DEFINE_string("workdir", None, "Where runs and results go (default runs/compare-<dataset>).",
                         flag_values=fv)

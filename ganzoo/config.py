@@ -99,6 +99,9 @@ class TrainConfig:
         "auto", checks.auto_or_boolean, "compile train_step with XLA (auto: time a few steps "
         "with and without it at start-up, keep the faster)", parse=_parse_auto_or_bool)
     steps_per_execution: int = setting(1, checks.positive_int, "train steps per graph call")
+    lr_decay: str = setting("none", checks.Choice("lr_decay", ("none", "linear", "cosine")),
+                            "decay both learning rates to 0 over the run's budget (its steps, or "
+                            "its minutes): none, linear or cosine")
     eval_every: int = setting(0, checks.non_negative_int,
                               "evaluate every this many steps (0: never); keeps best.keras",
                               resumable=True)
@@ -318,6 +321,9 @@ def make_config(config_file=None, overrides=(), hparams=None, **explicit):
     unknown = sorted(set(explicit) - set(config_fields()))
     if unknown:
         raise GanzooError(f"unknown config field {unknown[0]!r}; accepted: {', '.join(config_fields())}")
+    # A bad flag is refused even when a later --set replaces it: it is still bad input.
+    for name, value in explicit.items():
+        check_field(name, value)
     config = dataclasses.replace(config, **explicit, hparams={**config.hparams, **(hparams or {})})
     return apply_overrides(config, overrides).validate()
 

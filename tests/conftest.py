@@ -4,8 +4,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest
+from hypothesis import settings
 
 import ganzoo
+
+# Property tests draw the same examples on every run, so CI cannot fail by chance;
+# `pytest --hypothesis-profile=explore` draws fresh ones to hunt for new failures.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("ci")
 
 # Each xdist worker imports TensorFlow: keep its start-up chatter out of the report.
 ganzoo._import_tensorflow_quietly()

@@ -183,6 +183,56 @@ def test_compare_at_equal_wall_time_shows_the_steps_reached(tmp_path):
     assert "0.05 minutes of training per run" in table
 
 
+def test_compare_at_several_budgets_scores_one_run_at_each(tmp_path):
+    workdir = str(tmp_path / "cmp")
+    argv = ["--models=vanilla", "--dataset=ring8", "--seeds=0", "--minutes=0.03,0.06",
+            f"--workdir={workdir}", "--batch_size=32", "--set=steps_per_epoch=20",
+            "--set=jit_compile=false", "--set=generator_units=16,16",
+            "--set=discriminator_units=16,16"]
+    assert compare.main(argv) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        results = json.load(f)
+    assert results["protocol"]["minutes"] == 0.06 and results["protocol"]["snapshots"] == [0.03]
+    (run,) = results["runs"]
+    early = run["snapshots"]["0.03"]
+    # One run, continued: more steps and more seconds at the later budget, both scored.
+    assert 0 < early["steps"] < run["steps"]
+    assert 1.8 <= early["train_seconds"] < run["train_seconds"]
+    assert set(early["metrics"]) == set(run["metrics"]) and "modes_covered" in run["metrics"]
+    run_dir = os.path.join(workdir, "runs", "vanilla-seed0")
+    assert recorded_seconds(run_dir) >= 3.6
+    for name in ("result-0.03min.json", "result.json", "final_samples-0.03min.png",
+                 "final_samples.png"):
+        assert os.path.exists(os.path.join(run_dir, name)), name
+    assert os.path.exists(os.path.join(workdir, "samples-0.03min.png"))
+    with open(os.path.join(workdir, "results.md")) as f:
+        table = f.read()
+    first, second = table.index("After 0.03 minutes"), table.index("After 0.06 minutes")
+    assert first < second and f"| {early['steps']} |" in table[first:second]
+    assert f"| {run['steps']} |" in table[second:]
+    # Run again: every budget's result is found, nothing trains.
+    assert compare.main(argv) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        assert json.load(f)["runs"][0]["steps"] == run["steps"]
+
+
+@pytest.mark.parametrize("minutes, message", [
+    ("5,2", "bad minutes=5,2; accepted: budgets in ascending order"),
+    ("5,5", "minutes 5.0 given twice"),
+    ("5,soon", "bad minutes='soon'"),
+    ("0,5", "bad minutes=0.0; accepted: a number > 0"),
+])
+def test_compare_refuses_bad_budgets(minutes, message, capsys):
+    assert compare.main(["--models=vanilla", "--dataset=ring8", f"--minutes={minutes}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_compare_refuses_several_budgets_with_steps(capsys):
+    assert compare.main(["--models=vanilla", "--dataset=ring8", "--minutes=1,2", "--steps=5"]) == 2
+    assert "several budgets in minutes alone" in capsys.readouterr().err
+
+
 def test_cli_minutes_flag(tmp_path, capsys):
     workdir = str(tmp_path / "w")
     argv = ["--model=dcgan", "--minutes=0.05", "--batch_size=16", f"--workdir={workdir}",
@@ -191,3 +241,32 @@ def test_cli_minutes_flag(tmp_path, capsys):
     assert "trained dcgan on digits to step" in capsys.readouterr().out
     with open(os.path.join(workdir, "config.json")) as f:
         assert json.load(f)["minutes"] == 0.05
+
+
+@pytest.mark.parametrize("kind, progress, factor", [
+    ("none", 0.7, 1.0), ("linear", 0.0, 1.0), ("linear", 0.25, 0.75), ("linear", 1.0, 0.0),
+    ("linear", 1.5, 0.0), ("cosine", 0.5, 0.5), ("cosine", 1 / 3, 0.75), ("cosine", 1.0, 0.0),
+])
+def test_decay_factor_closed_forms(kind, progress, factor):
+    from ganzoo.training.callbacks import decay_factor
+
+    assert decay_factor(kind, progress) == pytest.approx(factor, abs=1e-12)
+
+
+def test_lr_decay_follows_the_steps_and_survives_a_resume(tmp_path):
+    hparams = {**tiny_config().hparams, "learning_rate": 1e-3, "d_learning_rate": 4e-3}
+    workdir = str(tmp_path / "run")
+    first = train.train(tiny_config(steps=4, lr_decay="linear", hparams=hparams), workdir)
+    # Set before each step from its progress: the last of 8 began at 7/8, after a resume too.
+    resumed = train.train(tiny_config(steps=8, lr_decay="linear", hparams=hparams), workdir)
+    assert first.steps == 4 and resumed.steps == 8
+    g_rate = float(resumed.model.g_optimizer.learning_rate.numpy())
+    d_rate = float(resumed.model.d_optimizer.learning_rate.numpy())
+    assert g_rate == pytest.approx(1e-3 * (1 - 7 / 8), rel=1e-5)
+    assert d_rate == pytest.approx(4e-3 * (1 - 7 / 8), rel=1e-5)
+
+
+def test_compare_refuses_lr_decay_over_several_budgets(capsys):
+    argv = ["--models=vanilla", "--dataset=ring8", "--minutes=1,2", "--set=lr_decay=linear"]
+    assert compare.main(argv) == 2
+    assert "cannot be continued to a later one" in capsys.readouterr().err

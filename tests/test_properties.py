@@ -105,10 +105,15 @@ def test_train_cli_refuses_exactly_the_invalid_input(case, no_training, capsys, 
     if valid:
         assert code == 0, (argv, err)
         config = no_training[-1]
+        given = {}  # the value each field ends with: flags, then --set (later wins)
         for item in argv:
             flag, _, text = item.lstrip("-").partition("=")
+            if flag == "set":
+                flag, _, text = text.partition("=")
             if flag in ("steps", "batch_size", "seed"):
-                assert getattr(config, flag) == int(text)  # taken as given, never coerced
+                given[flag] = int(text)
+        for flag, value in given.items():
+            assert getattr(config, flag) == value  # taken as given, never coerced
     else:
         assert code == 2, (argv, out)
         lines = err.strip().splitlines()

@@ -88,6 +88,44 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def decay_factor(kind, progress):
+    """The learning-rate multiplier at `progress` (0 to 1) through a run's budget:
+    1 throughout for "none", 1 - p for "linear", (1 + cos(pi p)) / 2 for "cosine"."""
+    p = min(max(float(progress), 0.0), 1.0)
+    if kind == "linear":
+        return 1.0 - p
+    if kind == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * p))
+    return 1.0
+
+
+class LearningRateDecay(keras.callbacks.Callback):
+    """Decays both learning rates to 0 over the run's budget (`lr_decay`).
+
+    Progress is the larger of steps done / `total_steps` and training time spent /
+    the `clock`'s limit, so a run bounded by minutes decays on its clock. Rates
+    are set from the model's hyperparameters times `scale` (a rollback's
+    factor) before every graph call, so a resumed run picks up where it was.
+    """
+
+    def __init__(self, kind, total_steps=None, clock=None, scale=1.0):
+        super().__init__()
+        self.kind, self.total_steps, self.clock, self.scale = kind, total_steps, clock, scale
+
+    def progress(self):
+        done = [self.model.step / self.total_steps] if self.total_steps else []
+        if self.clock is not None and self.clock.limit:
+            done.append(self.clock.elapsed() / self.clock.limit)
+        return max(done, default=0.0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        factor = self.scale * decay_factor(self.kind, self.progress())
+        g_rate = self.model.learning_rate
+        d_rate = self.model.d_learning_rate or g_rate
+        for optimizer, rate in ((self.model.g_optimizer, g_rate), (self.model.d_optimizer, d_rate)):
+            optimizer.learning_rate = rate * factor
+
+
 class NonFiniteGuard(keras.callbacks.Callback):
     """Stops at the first NaN or Inf loss, before any checkpoint can store it."""
 

@@ -291,7 +291,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
                 callbacks=_callbacks(config, workdir, total, guard, clock, state, reference, real_examples,
-                                     evaluate_fn, extra_callbacks),
+                                     evaluate_fn, extra_callbacks,
+                                     lr_scale=config.rollback_lr_factor**rollbacks),
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
             )
@@ -322,7 +323,7 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
 
 
 def _callbacks(config, workdir, total, guard, clock, state, reference, real_examples, evaluate_fn,
-               extra):
+               extra, lr_scale=1.0):
     evaluator = []
     if config.eval_every:
         evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard,
@@ -335,6 +336,9 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
         guard,  # first, so nothing after it stores a diverged step
         ganzoo_callbacks.StopAtStep(total),
         clock,
+        *([ganzoo_callbacks.LearningRateDecay(
+            config.lr_decay, None if total == UNBOUNDED_STEPS else total, clock, lr_scale)]
+          if config.lr_decay != "none" else []),
         ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard,
                                       before_save=before_save),
         ganzoo_callbacks.SampleGrid(
