@@ -4,6 +4,14 @@
     python tools/build_pretrained.py --only=wgan_gp-digits,cgan-digits
     python tools/build_pretrained.py --steps=50 --out=/tmp/zoo    # a quick dry run
 
+The Fashion-MNIST entries are the seed-0 runs of the time-to-quality comparison
+(20 minutes each; training them again here would double the cost), exported
+with that run's evaluation:
+
+    python -m ganzoo.compare --flagfile=configs/time_to_quality_fashion_mnist.flags
+    python tools/build_pretrained.py --from_compare=runs/time-to-quality-fashion_mnist \
+        --only=dcgan-fashion_mnist,cgan-fashion_mnist,...
+
 Each entry of `ZOO` is trained from scratch with `ganzoo.train.train` (the
 models' default hyperparameters, seed 0, a fresh workdir under
 `--workdir_root`), then exported with `ganzoo.export` to
@@ -18,6 +26,7 @@ training noise, and TensorFlow's op determinism is on.
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -32,8 +41,9 @@ if _REPO_ROOT not in sys.path:
 
 import tensorflow as tf
 
-from ganzoo import hub, sample, savedmodel
+from ganzoo import checkpoints, hub, sample, savedmodel
 from ganzoo.config import make_config
+from ganzoo.errors import GanzooError
 from ganzoo.fileio import atomic_write
 from ganzoo.train import train
 
@@ -48,6 +58,10 @@ ZOO = {
     "vanilla-ring8": ("vanilla", "ring8", 3000, 256),
     "wgan_gp-ring8": ("wgan_gp", "ring8", 4000, 256),
 }
+# name: model; exported from `--from_compare`'s seed-0 run of that model.
+FROM_COMPARE = {f"{model}-fashion_mnist": model
+                for model in ("vanilla", "dcgan", "wgan_gp", "cgan", "sngan", "r3gan", "pacgan")}
+COMPARE_FLAGFILE = "configs/time_to_quality_fashion_mnist.flags"
 # What the samples show, where it needs saying.
 NOTES = {
     "vanilla-ring8": (
@@ -128,8 +142,54 @@ def build(name, out_root, workdir_root, steps=None):
         card["notes"] = NOTES[name]
     meta = savedmodel.build_metadata(
         result.model, {"name": name, "train_config": config.to_dict(), "model_card": card})
+    _export(result.model, out, meta)
+    return savedmodel.read_metadata(out)
+
+
+def build_from_compare(name, compare_dir, out_root):
+    """Export the seed-0 run of `name`'s model in the comparison at `compare_dir`,
+    with its training facts and the comparison's evaluation of it; its metadata."""
+    model_name = FROM_COMPARE[name]
+    run_dir = os.path.join(compare_dir, "runs", f"{model_name}-seed0")
+    with open(os.path.join(run_dir, "result.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        train_config = json.load(f)
+    model, checkpoint = checkpoints.load_latest(run_dir)
+    if model.step != result["steps"]:
+        raise GanzooError(f"{checkpoint} is at step {model.step}, but the comparison scored step "
+                          f"{result['steps']}; accepted: a finished comparison run")
+    out = os.path.join(out_root, name)
+    extractor = (result.get("stamp") or {}).get("extractor")
+    card = {
+        "command": (f"python -m ganzoo.compare --flagfile={COMPARE_FLAGFILE}, then python "
+                    f"tools/build_pretrained.py --from_compare={_shown(compare_dir)} --only={name}"),
+        "equivalent_commands": [
+            f"python -m ganzoo.export --workdir={_shown(run_dir)} --out={_shown(out)}"],
+        "training_seconds": result["train_seconds"],
+        "machine": {**machine(), "note": "the machine that built the export, where the "
+                    "comparison ran"},
+        "date": datetime.datetime.fromtimestamp(
+            os.path.getmtime(os.path.join(run_dir, "result.json")), datetime.UTC).date().isoformat(),
+        "python": platform.python_version(),
+        "seed": 0,
+        "samples": "samples.png",
+        "notes": (f"The seed-0 run of `{model_name}` in the time-to-quality comparison: "
+                  f"{result['train_seconds'] / 60:.0f} minutes of training, step {result['steps']}."),
+    }
+    meta = savedmodel.build_metadata(model, {
+        "name": name, "train_config": train_config, "model_card": card,
+        "evaluation": {f"{train_config['dataset']}/{extractor}": {
+            "metrics": result["metrics"], "stamp": result["stamp"]}},
+    })
+    _export(model, out, meta)
+    return savedmodel.read_metadata(out)
+
+
+def _export(model, out, meta):
+    """Write `model`'s generator to `out` with `samples.png` and `MODEL_CARD.md`."""
     with savedmodel.staged_export(out) as staging:
-        savedmodel.write_savedmodel(result.model, staging, meta)
+        savedmodel.write_savedmodel(model, staging, meta)
         generator = hub.load_path(staging)
         # 2-D points: enough of them to show the modes in a scatter plot.
         num = 2000 if generator.data_shape == (2,) else 64
@@ -137,8 +197,7 @@ def build(name, out_root, workdir_root, steps=None):
         sample.write_png(generator, x, os.path.join(staging, "samples.png"), columns)
         savedmodel.write_model_card(staging, meta)
     size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
-    print(f"[{name}] exported to {out} ({size / 1e6:.2f} MB)", flush=True)
-    return savedmodel.read_metadata(out)
+    print(f"[{meta['name']}] exported to {out} ({size / 1e6:.2f} MB)", flush=True)
 
 
 def write_readme(out_root):
@@ -173,24 +232,32 @@ def write_readme(out_root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(ZOO),
-                        help=f"comma-separated names among {', '.join(ZOO)}")
+    parser.add_argument("--only", default=None,
+                        help=f"comma-separated names among {', '.join([*ZOO, *FROM_COMPARE])}")
+    parser.add_argument("--from_compare", default=None,
+                        help="a finished time-to-quality comparison: build the "
+                             f"{', '.join(FROM_COMPARE)} entries from its seed-0 runs")
     parser.add_argument("--out", default=DEFAULT_OUT, help="where the exports go")
     parser.add_argument("--workdir_root", default=DEFAULT_WORKDIRS,
                         help="where the training runs go")
     parser.add_argument("--steps", type=int, default=None,
                         help="override every step budget (for dry runs)")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in ZOO]
+    known = FROM_COMPARE if args.from_compare else ZOO
+    names = [n.strip() for n in (args.only or ",".join(known)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        print(f"error: unknown zoo entry {unknown[0]!r}; accepted: {', '.join(ZOO)}",
+        print(f"error: unknown zoo entry {unknown[0]!r}; accepted: {', '.join(known)}"
+              + ("" if args.from_compare else f", or with --from_compare: {', '.join(FROM_COMPARE)}"),
               file=sys.stderr)
         return 2
     tf.config.experimental.enable_op_determinism()
     began = time.time()
     for name in names:
-        build(name, os.path.abspath(args.out), os.path.abspath(args.workdir_root), args.steps)
+        if args.from_compare:
+            build_from_compare(name, os.path.abspath(args.from_compare), os.path.abspath(args.out))
+        else:
+            build(name, os.path.abspath(args.out), os.path.abspath(args.workdir_root), args.steps)
     print(f"wrote {write_readme(os.path.abspath(args.out))}; "
           f"{len(names)} model(s) in {time.time() - began:.0f}s")
     return 0
