@@ -6,12 +6,14 @@ from setuptools import find_packages, setup
 
 with open("ganzoo/__init__.py") as f:
     version = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
+with open("README.md", encoding="utf-8") as f:
+    long_description = f.read()
 
 setup(
     name="ganzoo",
     version=version,
     description="A Keras 3 model zoo of GANs: train, export, evaluate and compare.",
-    long_description=open("README.md").read(),
+    long_description=long_description,
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
