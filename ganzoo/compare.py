@@ -441,7 +441,10 @@ def check_request(models, steps, seeds, overrides=(), minutes=None):
                           f"steps={steps}; accepted: several budgets in minutes alone")
     if steps is not None or minutes is None:
         checks.positive_int.check("steps", steps)
-    split_overrides(models, overrides)
+    _, hyperparameters = split_overrides(models, overrides)
+    # A bad value is refused now, not when its model's first run starts hours in.
+    for model, values in hyperparameters.items():
+        get_model_class(model).check_hyperparameters(values)
 
 
 def _refuse_repeats(name, values):

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from ganzoo import compare
 from ganzoo.config import TrainConfig, apply_overrides, load_config_file, make_config
 from ganzoo.errors import GanzooError
 
@@ -16,6 +17,22 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "configs")
 def test_shipped_configs_are_valid(path):
     config = load_config_file(path).validate()
     assert config.model in path and config.dataset.split(":")[0] in path
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "*.flags"))))
+def test_shipped_compare_flag_files_are_valid(path):
+    fv = compare.make_flags()
+    fv(["compare", f"--flagfile={path}"])
+    models = fv["models"].value
+    compare.check_request(models, fv["steps"].value, [int(s) for s in fv["seeds"].value],
+                          fv["set"].value, fv["minutes"].value)
+    _, hyperparameters = compare.split_overrides(models, fv["set"].value)
+    assert set(hyperparameters) <= set(models) and fv["workdir"].value.startswith("runs/")
+
+
+def test_compare_refuses_a_bad_hyperparameter_of_one_model_before_any_run():
+    with pytest.raises(GanzooError, match=r"bad hyperparameter n_critic=-1"):
+        compare.check_request(["vanilla", "wgan_gp"], None, [0], ["wgan_gp:n_critic=-1"], ["5"])
 
 
 def test_defaults_train_wgan_gp_on_digits():
