@@ -101,6 +101,9 @@ def _writing(workdir):
     return os.path.isdir(directory) and any(n.startswith(".") and ".tmp-" in n for n in os.listdir(directory))
 
 
+# ~70 s of six TensorFlow start-ups; the default run keeps the two single-kill tests
+# (test_train.py and the kill-then-truncate one below), this one runs with -m slow.
+@pytest.mark.slow
 def test_kill_9_at_five_moments_then_resume(tmp_path):
     workdir = str(tmp_path / "run")
     total = 400
