@@ -9,7 +9,7 @@ The Fashion-MNIST entries are the seed-0 runs of the time-to-quality comparison
 with that run's evaluation:
 
     python -m ganzoo.compare --flagfile=configs/time_to_quality_fashion_mnist.flags
-    python tools/build_pretrained.py --from_compare=runs/time-to-quality-fashion_mnist \
+    python tools/build_pretrained.py --from_compare=runs/time-to-quality-fashion-mnist \
         --only=dcgan-fashion_mnist,cgan-fashion_mnist,...
 
 Each entry of `ZOO` is trained from scratch with `ganzoo.train.train` (the
