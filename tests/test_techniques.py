@@ -128,7 +128,7 @@ def _batch(model, seed=0):
 
 def test_ema_after_updates_equals_the_formula():
     decay = 0.9
-    model = make("vanilla", data_shape=(2,), ema=decay)
+    model = make("vanilla", data_shape=(2,), ema=decay, ema_warmup=False)
     model.compile()
     model.train_on_batch(_batch(model))
     w1 = [v.numpy().copy() for v in model.generator.trainable_variables]
@@ -142,6 +142,30 @@ def test_ema_after_updates_equals_the_formula():
     for average, a, b in zip(model.ema_generator.trainable_variables, w1, w2):
         np.testing.assert_allclose(average.numpy(), decay * a + (1 - decay) * b, rtol=1e-5, atol=1e-7)
         assert not np.allclose(a, b)
+
+
+def test_ema_warmup_ramps_the_decay_as_min_ema_1_plus_t_over_10_plus_t():
+    decay = 0.5  # reached at t = 8: (1 + 8) / (10 + 8)
+    model = make("vanilla", data_shape=(2,), ema=decay)
+    assert model.ema_warmup  # on by default
+    model.compile()
+    expected = None
+    for t in range(12):
+        model.train_on_batch(_batch(model, t))
+        w = [v.numpy().astype("float64") for v in model.generator.trainable_variables]
+        d = 0.0 if t == 0 else min(decay, (1 + t) / (10 + t))
+        expected = w if expected is None else [d * e + (1 - d) * x for e, x in zip(expected, w)]
+    model.sync_ema()
+    for average, e in zip(model.ema_generator.trainable_variables, expected):
+        np.testing.assert_allclose(average.numpy(), e, rtol=1e-4, atol=1e-6)
+
+
+def test_ema_warmup_is_refused_with_an_optimizer_that_cannot_ramp():
+    model = make("vanilla", data_shape=(2,), ema=0.9)
+    with pytest.raises(GanzooError, match="ema_warmup=true.*accepted: ganzoo's FusedAdam"):
+        model.compile(g_optimizer=keras.optimizers.Adam(1e-3))
+    make("vanilla", data_shape=(2,), ema=0.9, ema_warmup=False).compile(
+        g_optimizer=keras.optimizers.Adam(1e-3))
 
 
 def test_sampling_and_export_use_the_average():

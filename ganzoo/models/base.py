@@ -81,8 +81,13 @@ class GAN(keras.Model):
         ema: decay of an exponential moving average of the generator's weights
             (Karras et al. 2018 use 0.999), kept by the generator optimizer's
             `use_ema` (so it starts from the weights after the first update,
-            then avg = ema * avg + (1 - ema) * w); `sample`, `generate` outside
-            training and exports use `ema_generator`, synced from it.
+            then avg = d * avg + (1 - d) * w with d = ema, or with `ema_warmup`
+            d = min(ema, (1 + t) / (10 + t)) after t updates); `sample`,
+            `generate` outside training and exports use `ema_generator`,
+            synced from it.
+        ema_warmup: ramp the average's decay up as above (on by default), so
+            that a short run's average does not reach back to the random
+            initial weights.
     """
 
     registry_name = None
@@ -116,6 +121,9 @@ class GAN(keras.Model):
         ),
         ema=Hyperparameter(
             0.0, checks.probability, "decay of the generator weights' moving average (0: off)"
+        ),
+        ema_warmup=Hyperparameter(
+            True, checks.boolean, "ramp the average's decay up as min(ema, (1+t)/(10+t))"
         ),
     )
 
@@ -208,12 +216,20 @@ class GAN(keras.Model):
         if self.ema:
             # The generator's average lives in its optimizer (Keras's use_ema).
             inner = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
-            if not inner.use_ema or inner.ema_momentum != self.ema:
+            warmup = getattr(inner, "ema_warmup", False)
+            if not inner.use_ema or inner.ema_momentum != self.ema or warmup != self.ema_warmup:
                 if inner.built:
                     raise GanzooError(
                         f"bad g_optimizer for ema={self.ema}; accepted: an unbuilt optimizer"
                     )
+                if self.ema_warmup and not isinstance(inner, FusedAdam):
+                    raise GanzooError(
+                        f"bad g_optimizer {type(inner).__name__} for ema_warmup=true; accepted: "
+                        "ganzoo's FusedAdam, or ema_warmup=false"
+                    )
                 inner.use_ema, inner.ema_momentum = True, self.ema
+                if isinstance(inner, FusedAdam):
+                    inner.ema_warmup = self.ema_warmup
         if keras.mixed_precision.dtype_policy().name == "mixed_float16":
             self.g_optimizer = _with_loss_scale(self.g_optimizer)
             self.d_optimizer = _with_loss_scale(self.d_optimizer)
@@ -222,7 +238,8 @@ class GAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def _adam(self, learning_rate, name):
-        ema = {"use_ema": True, "ema_momentum": self.ema} if self.ema and name == "g_adam" else {}
+        ema = ({"use_ema": True, "ema_momentum": self.ema, "ema_warmup": self.ema_warmup}
+               if self.ema and name == "g_adam" else {})
         return FusedAdam(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name, **ema)
 
     def get_compile_config(self):
