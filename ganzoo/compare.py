@@ -127,8 +127,10 @@ def split_overrides(models, overrides, skip_foreign=False):
     """`--set` strings -> typed `(config fields, {model: hyperparameters})`.
 
     A config field applies to every run, a hyperparameter to the models that
-    have it, and `MODEL:key=value` to that model alone; a key that applies to
-    none of `models` is refused (or skipped).
+    have it, and `MODEL:key=value` to that model alone (checked and skipped
+    when MODEL is registered but not compared, so a flag file can be narrowed
+    with `--models`); a key that applies to none of `models` is refused (or
+    skipped).
     """
     fields, hparams = {}, {model: {} for model in models}
     for item in overrides:
@@ -136,10 +138,15 @@ def split_overrides(models, overrides, skip_foreign=False):
         only, colon, key = key.rpartition(":")
         if colon:
             if only not in models:
-                if skip_foreign:
-                    continue
-                raise GanzooError(f"--set {item!r} names model {only!r}, which is not compared; "
-                                  f"accepted: one of {', '.join(models)}")
+                if only not in list_models():
+                    raise GanzooError(f"--set {item!r} names model {only!r}, which is not "
+                                      f"registered; accepted: one of {', '.join(models)}")
+                # Another zoo model's setting (a flag file narrowed with --models):
+                # checked, then left out.
+                config.parse_overrides(only, [item.split(":", 1)[1]])
+                if not skip_foreign:
+                    logging.info("--set %s: %s is not compared; skipped", item, only)
+                continue
             item = item.split(":", 1)[1]
             if key in config.config_fields():
                 raise GanzooError(f"--set {only}:{key}: {key} is a config field, shared by every "

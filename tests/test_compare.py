@@ -59,6 +59,12 @@ def test_interrupted_run_resumes(tmp_path):
     assert [p["step"] for p in result["curve"]] == [0, 2, 4]
 
 
+def test_a_setting_of_a_model_not_compared_is_skipped():
+    # A flag file narrowed with --models keeps its other models' settings.
+    fields, hparams = compare.split_overrides(["vanilla"], ["dcgan:base_filters=8", "ema=0.9"])
+    assert hparams == {"vanilla": {"ema": 0.9}} and fields == {}
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -70,7 +76,8 @@ def test_interrupted_run_resumes(tmp_path):
         (["--models=vanilla", "--sweep=learning_rate=1e-4"], "bad --sweep='learning_rate=1e-4'"),
         (["--models=vanilla", "--sweep=learning_rate=1e-4,7"], "learning_rate"),
         (["--models=vanilla", "--sweep=learning_rate=1e-4,1e-4"], "given twice"),
-        (["--models=vanilla", "--set=dcgan:base_filters=8"], "names model 'dcgan', which is not compared"),
+        (["--models=vanilla", "--set=dcgna:base_filters=8"], "names model 'dcgna', which is not registered"),
+        (["--models=vanilla", "--set=dcgan:base_filters=x"], "base_filters"),
     ],
 )
 def test_bad_input(argv, message, tmp_path, capsys):
