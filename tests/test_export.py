@@ -211,7 +211,10 @@ def test_pretrained_models_ship_with_the_package(no_network):
         budget = meta["train_config"]
         assert meta["steps"] > 0
         # A step budget is reached exactly; a time budget (no steps set) stops where it ends.
-        assert meta["steps"] == budget["steps"] if budget["steps"] else budget["minutes"] > 0
+        if budget["steps"]:
+            assert meta["steps"] == budget["steps"]
+        else:
+            assert budget["minutes"] > 0
         card = meta["model_card"]
         assert {"command", "training_seconds", "machine", "date"} <= set(card)
         x = generator.sample(3, seed=0, labels=[1, 2, 3] if generator.conditional else None)
