@@ -13,7 +13,7 @@ def test_tiny_comparison_writes_results_and_skips_finished_runs(tmp_path, capsys
     argv = ["--models=vanilla,wgan_gp", "--dataset=ring8", "--seeds=0,1", "--steps=4",
             f"--workdir={workdir}", "--eval_every=2", "--eval_samples=200", "--batch_size=32",
             "--set=steps_per_epoch=2", "--set=units=16,16", "--set=generator_units=16,16",
-            "--set=discriminator_units=16,16", "--set=n_critic=2"]
+            "--set=discriminator_units=16,16", "--set=n_critic=2", "--set=jit_compile=false"]
     assert compare.main(argv) == 0
     assert "4 runs" in capsys.readouterr().out
     for name in ("results.json", "results.md", "curves.png", "samples.png"):

@@ -138,7 +138,7 @@ def test_mode_metrics_for_points():
 
 def test_training_callback_logs_fid_and_keeps_best(tmp_path):
     config = TrainConfig(model="dcgan", steps=4, batch_size=16, steps_per_epoch=2, eval_every=2,
-                         eval_samples=64, hparams=tiny_hparams("dcgan"))
+                         eval_samples=64, jit_compile=False, hparams=tiny_hparams("dcgan"))
     result = train.train(config, str(tmp_path / "run"))
     with open(os.path.join(result.workdir, "evaluations.jsonl")) as f:
         rows = [json.loads(line) for line in f]
@@ -164,7 +164,7 @@ def test_evaluate_cli_writes_results_into_an_exported_model(tmp_path, capsys):
     from ganzoo.savedmodel import export_generator, read_metadata
 
     config = TrainConfig(model="cgan", steps=2, batch_size=16, steps_per_epoch=2,
-                         hparams=tiny_hparams("cgan"))
+                         jit_compile=False, hparams=tiny_hparams("cgan"))
     result = train.train(config, str(tmp_path / "run"))
     path = str(tmp_path / "exported")
     export_generator(result.model, path, {"dataset": "digits"})

@@ -528,7 +528,7 @@ def test_successful_export_replaces_and_leaves_no_temporaries(tmp_path):
 
 def test_workdir_export_metadata_round_trip(tmp_path, capsys):
     config = TrainConfig(model="cgan", dataset="digits", steps=2, batch_size=16,
-                         steps_per_epoch=2, hparams=tiny_hparams("cgan"))
+                         steps_per_epoch=2, jit_compile=False, hparams=tiny_hparams("cgan"))
     result = train.train(config, str(tmp_path / "run"), verbose=0)
     out = str(tmp_path / "exported")
     code, stdout, err = run_cli(export.main, [f"--workdir={result.workdir}", f"--out={out}"], capsys)

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def tiny_config(**fields):
     values = {"model": "dcgan", "dataset": "digits", "steps": 6, "batch_size": 16,
-              "steps_per_epoch": 2, "hparams": tiny_hparams("dcgan")}
+              "steps_per_epoch": 2, "hparams": tiny_hparams("dcgan"), "jit_compile": False}
     values.update(fields)
     return TrainConfig(**values)
 
@@ -84,7 +84,8 @@ def _command(workdir, steps):
     sets = [f"--set={k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
             for k, v in tiny_hparams("dcgan").items()]
     return [sys.executable, "-m", "ganzoo.train", "--model=dcgan", f"--steps={steps}", "--batch_size=16",
-            f"--workdir={workdir}", "--set=steps_per_epoch=4", "--set=checkpoint_every=2", *sets]
+            f"--workdir={workdir}", "--set=steps_per_epoch=4", "--set=checkpoint_every=2",
+            "--set=jit_compile=false", *sets]
 
 
 def _wait_for(predicate, timeout=120, poll=0.002):

@@ -29,7 +29,8 @@ def test_vanilla_trains_on_points_of_any_dimension(tmp_path, dim, monkeypatch):
     monkeypatch.setattr(images, "_told", set())
     monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: told.append(fmt % args))
     config = TrainConfig(model="vanilla", dataset=f"npz:{tmp_path / 'points.npz'}", steps=3,
-                         batch_size=16, steps_per_epoch=3, hparams=tiny_hparams("vanilla"))
+                         batch_size=16, steps_per_epoch=3, jit_compile=False,
+                         hparams=tiny_hparams("vanilla"))
     result = train.train(config, str(tmp_path / "run"))
     assert result.steps == 3
     pngs = sorted(os.listdir(tmp_path / "run" / "samples"))

@@ -116,7 +116,7 @@ def test_cgan_refuses_unlabelled_data(tmp_path):
 def test_cli_trains_every_model_on_digits(model, tmp_path, capsys):
     workdir = str(tmp_path / model)
     argv = [f"--model={model}", "--steps=4", "--batch_size=16", f"--workdir={workdir}",
-            "--set=steps_per_epoch=2", *set_flags(model)]
+            "--set=steps_per_epoch=2", "--set=jit_compile=false", *set_flags(model)]
     assert train.main(argv) == 0
     assert f"trained {model} on digits to step 4" in capsys.readouterr().out
     assert os.path.exists(os.path.join(workdir, "samples", "step_00000004.png"))
@@ -144,7 +144,8 @@ def test_cli_bad_input_gets_one_line(argv, message, tmp_path, capsys):
 
 def _train_command(workdir, steps):
     return [sys.executable, "-m", "ganzoo.train", "--model=dcgan", f"--steps={steps}",
-            "--batch_size=16", f"--workdir={workdir}", "--set=steps_per_epoch=5", *set_flags("dcgan")]
+            "--batch_size=16", f"--workdir={workdir}", "--set=steps_per_epoch=5",
+            "--set=jit_compile=false", *set_flags("dcgan")]
 
 
 def test_kill_9_then_the_same_command_resumes(tmp_path):
