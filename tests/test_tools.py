@@ -35,6 +35,8 @@ def test_a_zoo_entry_from_a_comparison_serves_that_run_with_its_evaluation(tmp_p
     with open(os.path.join(path, "MODEL_CARD.md")) as f:
         card = f.read()
     assert "--from_compare" in card and f"{result['metrics']['fid']:.4g}" in card
+    # The card's command reruns this one run, not the whole comparison.
+    assert "--models=dcgan --seeds=0 --workdir=" in meta["model_card"]["command"]
     # The export serves the compared run's generator.
     model, _ = checkpoints.load_latest(os.path.join(workdir, "runs", "dcgan-seed0"))
     served = ganzoo.load(path).sample(8, seed=3)

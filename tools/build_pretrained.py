@@ -162,7 +162,9 @@ def build_from_compare(name, compare_dir, out_root):
     out = os.path.join(out_root, name)
     extractor = (result.get("stamp") or {}).get("extractor")
     card = {
-        "command": (f"python -m ganzoo.compare --flagfile={COMPARE_FLAGFILE}, then python "
+        # The one run this export comes from: its model, seed 0, and its comparison's workdir.
+        "command": (f"python -m ganzoo.compare --flagfile={COMPARE_FLAGFILE} --models={model_name} "
+                    f"--seeds=0 --workdir={_shown(compare_dir)}, then python "
                     f"tools/build_pretrained.py --from_compare={_shown(compare_dir)} --only={name}"),
         "equivalent_commands": [
             f"python -m ganzoo.export --workdir={_shown(run_dir)} --out={_shown(out)}"],
