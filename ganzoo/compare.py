@@ -448,6 +448,7 @@ def check_request(models, steps, seeds, overrides=(), minutes=None):
                           f"steps={steps}; accepted: several budgets in minutes alone")
     if steps is not None or minutes is None:
         checks.positive_int.check("steps", steps)
+    # The one place that logs what a narrowed flag file skips.
     _, hyperparameters = split_overrides(models, overrides)
     # A bad value is refused now, not when its model's first run starts hours in.
     for model, values in hyperparameters.items():
@@ -476,7 +477,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     minutes, snapshots = (minutes[-1], minutes[:-1]) if minutes else (None, ())
     sweep = parse_sweep(sweep, models) if sweep else ()
     shared = {**{k: v for k, v in config_fields.items() if v is not None},
-              **split_overrides(models, overrides)[0]}
+              **split_overrides(models, overrides, skip_foreign=True)[0]}
     if snapshots and shared.get("lr_decay", "none") != "none":
         raise GanzooError(f"lr_decay={shared['lr_decay']} with minutes="
                           f"{','.join(f'{m:g}' for m in (*snapshots, minutes))}: a run decayed to "
@@ -517,7 +518,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
         logging.info("[%d/%d] %s (%.0f s so far)", i + 1, len(plan), label, time.time() - started)
         print(f"[{i + 1}/{len(plan)}] {label}", flush=True)
         items = list(overrides) + ([setting] if setting else [])
-        fields, hparams = split_overrides(models, items)
+        fields, hparams = split_overrides(models, items, skip_foreign=True)
         runs.append(run_one(model, seed, protocol, workdir, hparams[model], setting=setting,
                             **{**config_fields, **fields}))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS

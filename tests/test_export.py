@@ -555,6 +555,10 @@ def test_workdir_export_metadata_round_trip(tmp_path, capsys):
     assert savedmodel.read_metadata(out) == new
     assert os.listdir(os.path.join(out, "assets")) == ["ganzoo.json"]
     assert "- fid: 12.5" in read_text(os.path.join(out, "MODEL_CARD.md"))
+    # Metric columns keep evaluate's order, not the sorted order ganzoo.json stores.
+    scored = {"metrics": {"recall": 0.5, "fid": 3.0, "zeta": 1.0, "kid": 2.0}, "stamp": {}}
+    savedmodel.update_metadata(out, evaluation={"digits/digits": scored})
+    assert "| fid | kid | recall | zeta |" in read_text(os.path.join(out, "MODEL_CARD.md"))
     with pytest.raises(GanzooError, match="is not a ganzoo generator: no assets/ganzoo.json"):
         savedmodel.update_metadata(str(tmp_path / "run"), evaluation={})
 

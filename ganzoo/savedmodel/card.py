@@ -92,6 +92,16 @@ def render_model_card(meta):
     return "\n".join(lines) + "\n"
 
 
+# Metric columns in the order `python -m ganzoo.evaluate` prints them; ganzoo.json
+# stores keys sorted, so a card rendered again from disk must not take their order.
+METRIC_ORDER = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density",
+                "coverage", "acc", "intra_fid", "modes_covered", "high_quality", "reverse_kl")
+
+
+def _metric_rank(name):
+    return (METRIC_ORDER.index(name), "") if name in METRIC_ORDER else (len(METRIC_ORDER), name)
+
+
 def _evaluation_lines(evaluation):
     """Each evaluation as a metric table and its stamp (`python -m ganzoo.evaluate` output)."""
     lines = []
@@ -99,7 +109,8 @@ def _evaluation_lines(evaluation):
         if not isinstance(result, dict) or "metrics" not in result:
             lines.append(f"- {key}: {json.dumps(result, sort_keys=True)}")
             continue
-        values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+        values = {k: result["metrics"][k] for k in sorted(result["metrics"], key=_metric_rank)
+                  if isinstance(result["metrics"][k], (int, float))}
         lines += [f"### {key}", "", "| " + " | ".join(values) + " |",
                   "|" + "---|" * len(values),
                   "| " + " | ".join(f"{v:.4g}" for v in values.values()) + " |", ""]
