@@ -200,6 +200,9 @@ def no_network(monkeypatch):
 def test_pretrained_models_ship_with_the_package(no_network):
     assert ganzoo.list_pretrained() == PRETRAINED
     package = os.path.dirname(os.path.abspath(ganzoo.__file__))
+    # The whole package, pretrained zoo and classifiers included, stays under 30 MB.
+    shipped = [f for f in files_under(package) if "__pycache__" not in f]
+    assert sum(os.path.getsize(os.path.join(package, f)) for f in shipped) < 30e6
     for name in PRETRAINED:
         path = os.path.join(package, "pretrained", name)
         assert {"saved_model.pb", "MODEL_CARD.md", "samples.png", "assets/ganzoo.json",
