@@ -182,13 +182,28 @@ def _read_curve(run_dir):
             for step in sorted(by_step)]
 
 
-def _train_seconds(run_dir):
-    """Wall time of training, summed over resumed segments, from metrics.csv."""
+def _train_time(run_dir):
+    """`{"train_seconds", "cpu_seconds", "steal"}` from metrics.csv: wall and
+    process CPU time of training, summed over resumed segments, and the share
+    of CPU time the hypervisor stole, weighted by wall time (each None where
+    not recorded; runs logged before these columns existed have wall time only)."""
     path = os.path.join(run_dir, "metrics.csv")
     if not os.path.exists(path):
-        return None
+        return {"train_seconds": None, "cpu_seconds": None, "steal": None}
     with open(path, newline="") as f:
-        return round(sum(float(row["seconds"]) for row in csv.DictReader(f)), 2)
+        rows = list(csv.DictReader(f))
+    wall = [float(row["seconds"]) for row in rows]
+
+    def total(key, weighted=False):
+        pairs = [(float(row[key]), w) for row, w in zip(rows, wall) if row.get(key) not in (None, "")]
+        if not pairs or (weighted and not sum(w for _, w in pairs)):
+            return None
+        if weighted:
+            return round(sum(v * w for v, w in pairs) / sum(w for _, w in pairs), 4)
+        return round(sum(v for v, _ in pairs), 2)
+
+    return {"train_seconds": round(sum(wall), 2), "cpu_seconds": total("cpu_seconds"),
+            "steal": total("steal", weighted=True)}
 
 
 def _suffix(minutes):
@@ -242,7 +257,7 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
         outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
     except training.TrainingDiverged as e:
         logging.warning("%s: %s", _run_name(model, seed, setting), e)
-        result.update(steps=e.step, train_seconds=_train_seconds(run_dir), config=run_config.to_dict(),
+        result.update(steps=e.step, **_train_time(run_dir), config=run_config.to_dict(),
                       metrics={}, stamp=None, curve=_read_curve(run_dir),
                       symptoms=[*_symptoms(run_dir), "diverged"])
         fileio.atomic_write_json(result_path, result, default=float)
@@ -253,7 +268,7 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
         image_size=run_config.image_size,
     )
     result.update(
-        steps=outcome.steps, train_seconds=_train_seconds(run_dir), config=run_config.to_dict(),
+        steps=outcome.steps, **_train_time(run_dir), config=run_config.to_dict(),
         metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
         symptoms=_symptoms(run_dir),
     )
@@ -287,17 +302,21 @@ def _group(run):
 DIVERGED_SYMPTOMS = {"diverged", "blowup"}
 
 
+# What a run's record holds besides its metrics: the steps it reached, its wall
+# time, and the share of CPU time the hypervisor stole from it.
+RUN_COLUMNS = ("steps", "train_seconds", "steal")
+
+
 def summarize(runs, columns):
     """{group: {metric: (mean, std, n, min, max)}, ...} over seeds, plus steps,
-    train seconds and `unstable` = (diverged runs, collapsed runs, runs).
+    train seconds, steal and `unstable` = (diverged runs, collapsed runs, runs).
     A group is a model, or a model at one swept setting."""
     summary = {}
     for group in dict.fromkeys(_group(r) for r in runs):
         mine = [r for r in runs if _group(r) == group]
         row = {}
-        for column in columns + ["steps", "train_seconds"]:
-            values = [r.get(column) if column in ("steps", "train_seconds") else r["metrics"].get(column)
-                      for r in mine]
+        for column in columns + list(RUN_COLUMNS):
+            values = [r.get(column) if column in RUN_COLUMNS else r["metrics"].get(column) for r in mine]
             values = [float(v) for v in values if v is not None]
             if values:
                 row[column] = (float(np.mean(values)), float(np.std(values)), len(values),
@@ -320,7 +339,10 @@ def markdown_table(summary, columns, protocol):
             + "".join(f" | {c} range" for c in spread)
             + (" | diverged | collapsed" if stability else "")
             + " | steps reached | train time / run |")
-    lines = [head, "|" + "---|" * (len(present) + len(spread) + 3 + 2 * stability)]
+    # Stolen CPU time, where recorded: what a time budget really bought.
+    stolen = any("steal" in row for row in summary.values())
+    head += " CPU stolen |" if stolen else ""
+    lines = [head, "|" + "---|" * (len(present) + len(spread) + 3 + 2 * stability + stolen)]
     for model, row in summary.items():
         cells = []
         for c in present:
@@ -338,6 +360,10 @@ def markdown_table(summary, columns, protocol):
         steps, seconds = row.get("steps"), row.get("train_seconds")
         cells.append((f"{steps[0]:.0f}" + (f" ± {steps[1]:.0f}" if steps[1] else "")) if steps else "–")
         cells.append(f"{seconds[0]:.0f} s" if seconds else "–")
+        if stolen:
+            steal = row.get("steal")
+            cells.append(f"{100 * steal[0]:.0f}%" + (f" (max {100 * steal[4]:.0f}%)" if steal[2] > 1 else "")
+                         if steal else "–")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     seeds = ",".join(map(str, protocol.seeds))
     lines.append("")
@@ -352,6 +378,10 @@ def markdown_table(summary, columns, protocol):
         lines.append("diverged: runs whose losses blew up or became non-finite (no metrics); "
                      "collapsed: runs whose fixed-latent samples collapsed at some epoch "
                      "(`InstabilityMonitor`).")
+    if stolen:
+        lines.append("CPU stolen: the share of the machine's CPU time the hypervisor took during "
+                     "training (`/proc/stat`), mean over seeds; a time-budgeted run that lost more "
+                     "reached fewer steps.")
     if protocol.final_samples:
         lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
                      f"`{protocol.real_split}` split, as is the real held-out baseline row.")

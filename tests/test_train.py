@@ -50,6 +50,10 @@ def test_train_fills_the_workdir(tmp_path):
     rows = read_metrics(workdir)
     assert [int(r["step"]) for r in rows] == [3, 6]
     assert all(np.isfinite(float(r["d_loss"])) for r in rows)
+    # What each epoch really got of the machine: CPU seconds, and on Linux the steal.
+    assert all(float(r["cpu_seconds"]) > 0 for r in rows)
+    if os.path.exists("/proc/stat"):
+        assert all(0 <= float(r["steal"]) <= 1 for r in rows)
     assert [step for step, _ in checkpoints.list_checkpoints(workdir)] == [3, 6]
     with open(os.path.join(workdir, "config.json")) as f:
         assert TrainConfig(**json.load(f)).to_dict() == tiny_config().to_dict()

@@ -14,6 +14,7 @@ from absl import logging
 from tensorflow.core.framework import summary_pb2
 
 from ganzoo import checkpoints, images
+from ganzoo.training.cpu import CpuMeter
 
 # What tensorboard's scalar summaries carry, without depending on tensorboard.
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(
@@ -354,16 +355,20 @@ class EvaluateEvery(keras.callbacks.Callback):
 
 
 class MetricsLogger(keras.callbacks.Callback):
-    """Appends each epoch's average losses to `metrics.csv` and to tf.summary."""
+    """Appends each epoch's average losses to `metrics.csv` and to tf.summary,
+    with the epoch's wall seconds, the process's CPU seconds and, on Linux, the
+    share of CPU time the hypervisor stole (what a time budget really bought)."""
 
     def __init__(self, workdir):
         super().__init__()
         self.csv_path = os.path.join(workdir, "metrics.csv")
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "logs"))
         self.fields = None
+        self.cpu = CpuMeter()
 
     def on_train_begin(self, logs=None):
         self.epoch_started = time.time()
+        self.cpu.start()
         if os.path.exists(self.csv_path):
             # A run killed after logging but before checkpointing logged steps that
             # the resumed run will redo: drop them so each step appears once.
@@ -378,11 +383,13 @@ class MetricsLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.time()
+        self.cpu.start()
 
     def on_epoch_end(self, epoch, logs=None):
         step = self.model.step
         values = {k: float(v) for k, v in sorted((logs or {}).items())}
-        row = {"step": step, "epoch": epoch + 1, "seconds": round(time.time() - self.epoch_started, 3), **values}
+        row = {"step": step, "epoch": epoch + 1, "seconds": round(time.time() - self.epoch_started, 3),
+               **self.cpu.lap(), **values}
         new = not os.path.exists(self.csv_path)
         if self.fields is None:
             self.fields = list(row) if new else _read_header(self.csv_path) or list(row)
