@@ -32,6 +32,7 @@ if _REPO_ROOT not in sys.path:
 import numpy as np
 
 from ganzoo import compare, data, evaluation, fileio
+from ganzoo.training import cpu
 
 # Runs in a fresh interpreter whose `ganzoo` is the old commit's.
 _OLD_RUN = textwrap.dedent("""
@@ -111,14 +112,23 @@ def main(argv=None):
                        "num_samples": num_samples, "sample_seed": 1000 + seed}
             # The old code must not see today's package first on its path.
             env = {**os.environ, "PYTHONPATH": args.worktree}
+            jiffies = cpu.read_cpu_jiffies()
             subprocess.run([sys.executable, "-c", _OLD_RUN, os.path.abspath(args.worktree),
                             json.dumps(request)], check=True, env=env, cwd=args.worktree)
+            # The old code logs no steal: this spans its whole process (start-up included).
+            steal = cpu.steal_fraction(jiffies, cpu.read_cpu_jiffies())
+            fileio.atomic_write_json(os.path.join(run_dir, "steal.json"), {"steal": steal})
+        steal_path = os.path.join(run_dir, "steal.json")
+        steal = None
+        if os.path.exists(steal_path):
+            with open(steal_path) as f:
+                steal = json.load(f)["steal"]
         with np.load(samples) as stored:
             x_fake, steps, seconds = stored["x"], int(stored["steps"]), float(stored["seconds"])
         scored = evaluation.evaluate(StoredSamples(x_fake), args.dataset, num_samples=num_samples,
                                      seed=1000 + seed)
         runs.append({"model": args.model, "group": f"{args.model} @ {commit[:7]}", "seed": seed,
-                     "steps": steps, "train_seconds": round(seconds, 2),
+                     "steps": steps, "train_seconds": round(seconds, 2), "steal": steal,
                      "metrics": scored["metrics"], "stamp": scored["stamp"], "symptoms": []})
         print(f"seed {seed}: {steps} steps in {seconds:.0f} s; fid {scored['metrics']['fid']:.3f}",
               flush=True)
