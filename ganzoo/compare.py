@@ -42,6 +42,9 @@ POINT_COLUMNS = ["modes_covered", "high_quality", "reverse_kl"]
 LOWER_IS_BETTER = {"fid", "kid", "intra_fid", "reverse_kl"}
 # Config fields every run shares, offered as flags.
 RUN_FLAGS = ("batch_size", "precision", "strategy", "data_dir", "image_size")
+# Config fields a variant may set for its own runs (`--set MODEL:batch_size=32`): at
+# equal wall time, a variant's batch size is its own choice, like its learning rate.
+PER_MODEL_FIELDS = ("batch_size", "steps_per_execution")
 # Generator updates per run when neither --steps nor --minutes is given.
 DEFAULT_STEPS = 3000
 
@@ -148,10 +151,18 @@ def split_overrides(models, overrides, skip_foreign=False):
                     logging.info("--set %s: %s is not compared; skipped", item, only)
                 continue
             item = item.split(":", 1)[1]
+            if key in PER_MODEL_FIELDS:
+                # Checked now; `model_fields` applies it to that model's runs.
+                for name, value in config.parse_overrides(only, [item])[0].items():
+                    try:
+                        config.check_field(name, value)
+                    except GanzooError as e:
+                        raise GanzooError(f"--set {only}:{name}: {e}") from None
+                continue
             if key in config.config_fields():
                 raise GanzooError(f"--set {only}:{key}: {key} is a config field, shared by every "
-                                  "run; accepted: a hyperparameter of that model, or --set "
-                                  f"{key}=... for all")
+                                  "run; accepted: a hyperparameter of that model, one of "
+                                  f"{', '.join(PER_MODEL_FIELDS)}, or --set {key}=... for all")
             hparams[only].update(config.parse_overrides(only, [item])[1])
             continue
         if key in config.config_fields():
@@ -168,6 +179,21 @@ def split_overrides(models, overrides, skip_foreign=False):
         for model in takers:
             hparams[model].update(config.parse_overrides(model, [item])[1])
     return fields, hparams
+
+
+def model_fields(model, overrides):
+    """The typed config fields `--set MODEL:field=value` gives `model`'s runs alone.
+
+    Only `PER_MODEL_FIELDS`: how a variant spends its budget (its batch size),
+    never what the runs share (data, budget, evaluation, seed).
+    """
+    fields = {}
+    for item in overrides:
+        key, _ = config.parse_override(item)
+        only, colon, key = key.rpartition(":")
+        if colon and only == model and key in PER_MODEL_FIELDS:
+            fields.update(config.parse_overrides(model, [item.split(":", 1)[1]])[0])
+    return fields
 
 
 def _read_curve(run_dir):
@@ -224,7 +250,8 @@ def run_one(model, seed, protocol, workdir, hparams=None, setting=None, **config
     if hparams is None:
         items = list(protocol.overrides) + ([setting] if setting else [])
         fields, by_model = split_overrides([model], items, skip_foreign=True)
-        hparams, config_fields = by_model[model], {**config_fields, **fields}
+        hparams = by_model[model]
+        config_fields = {**config_fields, **fields, **model_fields(model, items)}
     snapshots = {}
     for minutes in protocol.snapshots:
         snapshots[f"{minutes:g}"] = _train_and_score(
@@ -242,15 +269,18 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
     """Train one run to the protocol's budget (or to `snapshot` minutes) and score it."""
     run_dir = os.path.join(workdir, "runs", _run_name(model, seed, setting))
     result_path = os.path.join(run_dir, f"result{_suffix(snapshot)}.json")
-    if os.path.exists(result_path):
-        with open(result_path) as f:
-            return json.load(f)
     run_config = config.make_config(
         model=model, dataset=protocol.dataset, steps=protocol.steps,
         minutes=protocol.minutes if snapshot is None else snapshot,
         seed=seed, eval_every=protocol.eval_every, eval_samples=protocol.eval_samples, hparams=hparams,
         **config_fields,
     )
+    if os.path.exists(result_path):
+        with open(result_path) as f:
+            stored = json.load(f)
+        if _answers(stored, run_config, result_path):
+            return stored
+        logging.info("%s: a larger budget than its stored result's; training on", run_dir)
     result = {"model": model, "group": f"{model} {setting}" if setting else model,
               "setting": setting, "seed": seed}
     try:
@@ -277,6 +307,52 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
                         reference=_reference(protocol.dataset, outcome.model))
     fileio.atomic_write_json(result_path, result, default=float)
     return result
+
+
+# Settings that say where a run reads and writes, not what it learns.
+_OPERATIONAL = ("data_dir", "checkpoint_every", "keep_checkpoints")
+_BUDGET = ("steps", "epochs", "minutes")
+
+
+def _answers(stored, run_config, path):
+    """Whether a finished run's stored result is the run `run_config` asks for.
+
+    A run of other settings is refused (a comparison must not silently mix
+    protocols); a larger budget is not an error (the run trains on from its
+    checkpoint, as `train` allows); a smaller one is refused (the run cannot
+    be un-trained).
+    """
+    if not isinstance(stored.get("config"), dict):
+        raise GanzooError(f"{path} holds no run settings ('config'); accepted: a result written by "
+                          "`compare`, or another --workdir")
+    saved = config.from_dict(stored["config"], source=path).to_dict()
+    current = run_config.to_dict()
+    # Each hyperparameter compared by name, so the refusal names the one that differs.
+    flat = {**{f"hparams.{k}": v for k, v in saved.pop("hparams").items()}, **saved}
+    wanted = {**{f"hparams.{k}": v for k, v in current.pop("hparams").items()}, **current}
+    for key in sorted(set(flat) | set(wanted)):
+        if key in _OPERATIONAL or key in _BUDGET:
+            continue
+        if _canonical(flat.get(key)) != _canonical(wanted.get(key)):
+            raise GanzooError(
+                f"{path} is a finished run with {key}={flat.get(key)!r}, not {wanted.get(key)!r}; "
+                "accepted: the same settings to reuse it, or another --workdir")
+    grown = False
+    for key in _BUDGET:
+        before, now = saved.get(key), current[key]
+        if before == now:
+            continue
+        if before is not None and now is not None and now > before:
+            grown = True
+            continue
+        raise GanzooError(
+            f"{path} is a finished run with {key}={before!r}, not {now!r}; accepted: the same or a "
+            f"larger {key} (training goes on from the run's checkpoint), or another --workdir")
+    return not grown
+
+
+def _canonical(value):
+    return json.dumps(value, sort_keys=True, default=list)
 
 
 def _grid_samples(model):
@@ -550,7 +626,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
         items = list(overrides) + ([setting] if setting else [])
         fields, hparams = split_overrides(models, items, skip_foreign=True)
         runs.append(run_one(model, seed, protocol, workdir, hparams[model], setting=setting,
-                            **{**config_fields, **fields}))
+                            **{**config_fields, **fields, **model_fields(model, items)}))
     columns = POINT_COLUMNS if info.kind == "points" else IMAGE_COLUMNS
 
     def summary_of(these):
@@ -606,7 +682,8 @@ def make_flags():
                         "value, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3.", flag_values=fv)
     config.define_flags(fv, RUN_FLAGS)
     flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it; "
-                              "MODEL:key=value for one model.",
+                              "MODEL:key=value for one model (a hyperparameter, batch_size or "
+                              "steps_per_execution).",
                               flag_values=fv)
     return fv
 

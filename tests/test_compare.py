@@ -6,6 +6,7 @@ import os
 import pytest
 
 from ganzoo import compare
+from ganzoo.errors import GanzooError
 
 
 def test_tiny_comparison_writes_results_and_skips_finished_runs(tmp_path, capsys):
@@ -134,3 +135,55 @@ def test_per_model_overrides_apply_to_that_model_alone():
         ["vanilla", "pacgan"], ["pacgan:pack=2", "learning_rate=1e-3", "batch_size=32"])
     assert fields == {"batch_size": 32}
     assert hparams == {"vanilla": {"learning_rate": 1e-3}, "pacgan": {"pack": 2, "learning_rate": 1e-3}}
+
+
+def _tiny_ring8(workdir, *extra):
+    return ["--models=vanilla", "--dataset=ring8", "--seeds=0", f"--workdir={workdir}",
+            "--eval_every=2", "--eval_samples=100", "--batch_size=32", "--set=steps_per_epoch=2",
+            "--set=generator_units=8", "--set=discriminator_units=8", "--set=jit_compile=false", *extra]
+
+
+def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path, capsys):
+    workdir = str(tmp_path / "cmp")
+    assert compare.main(_tiny_ring8(workdir, "--steps=2")) == 0
+    result_path = os.path.join(workdir, "runs", "vanilla-seed0", "result.json")
+    before = os.path.getmtime(result_path)
+    capsys.readouterr()
+    # Another learning rate: the stored run does not answer it.
+    assert compare.main(_tiny_ring8(workdir, "--steps=2", "--set=learning_rate=3e-4")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hparams.learning_rate=None, not 0.0003" in err[0] and "--workdir" in err[0]
+    # A smaller budget cannot be met by a run trained for more.
+    assert compare.main(_tiny_ring8(workdir, "--steps=1")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "steps=2, not 1" in err[0]
+    assert os.path.getmtime(result_path) == before
+    # A larger budget trains on from the run's checkpoint and scores again.
+    assert compare.main(_tiny_ring8(workdir, "--steps=4")) == 0
+    with open(result_path) as f:
+        result = json.load(f)
+    assert result["steps"] == 4 and [p["step"] for p in result["curve"]] == [0, 2, 4]
+
+
+def test_a_model_may_set_its_own_batch_size_but_not_the_shared_protocol():
+    items = ["cgan:batch_size=32", "batch_size=64", "ema=0.9"]
+    fields, hparams = compare.split_overrides(["cgan", "dcgan"], items)
+    assert fields == {"batch_size": 64} and hparams["cgan"] == {"ema": 0.9}
+    assert {**fields, **compare.model_fields("cgan", items)} == {"batch_size": 32}
+    assert compare.model_fields("dcgan", items) == {}
+    with pytest.raises(GanzooError, match="cgan:minutes: minutes is a config field, shared"):
+        compare.split_overrides(["cgan"], ["cgan:minutes=3"])
+    with pytest.raises(GanzooError, match="cgan:batch_size: bad batch_size=0"):
+        compare.split_overrides(["cgan"], ["cgan:batch_size=0"])
+
+
+def test_a_per_model_batch_size_reaches_that_models_runs_alone(tmp_path):
+    workdir = str(tmp_path / "cmp")
+    argv = ["--models=vanilla,pacgan", "--dataset=ring8", "--seeds=0", "--steps=2", f"--workdir={workdir}",
+            "--eval_every=2", "--eval_samples=100", "--batch_size=32", "--set=pacgan:batch_size=16",
+            "--set=steps_per_epoch=2", "--set=generator_units=8", "--set=discriminator_units=8",
+            "--set=jit_compile=false"]
+    assert compare.main(argv) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        runs = {r["model"]: r for r in json.load(f)["runs"]}
+    assert runs["vanilla"]["config"]["batch_size"] == 32 and runs["pacgan"]["config"]["batch_size"] == 16
