@@ -333,7 +333,7 @@ def _answers(stored, run_config, path):
     for key in sorted(set(flat) | set(wanted)):
         if key in _OPERATIONAL or key in _BUDGET:
             continue
-        if _canonical(flat.get(key)) != _canonical(wanted.get(key)):
+        if config.canonical(flat.get(key)) != config.canonical(wanted.get(key)):
             raise GanzooError(
                 f"{path} is a finished run with {key}={flat.get(key)!r}, not {wanted.get(key)!r}; "
                 "accepted: the same settings to reuse it, or another --workdir")
@@ -349,10 +349,6 @@ def _answers(stored, run_config, path):
             f"{path} is a finished run with {key}={before!r}, not {now!r}; accepted: the same or a "
             f"larger {key} (training goes on from the run's checkpoint), or another --workdir")
     return not grown
-
-
-def _canonical(value):
-    return json.dumps(value, sort_keys=True, default=list)
 
 
 def _grid_samples(model):

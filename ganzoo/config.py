@@ -293,6 +293,11 @@ def load_config_file(path):
     return from_dict(values, source=path)
 
 
+def canonical(value):
+    """A config value as comparable text: two settings are the same run's iff equal."""
+    return json.dumps(value, sort_keys=True, default=list)
+
+
 def from_dict(values, source="config"):
     allowed = config_fields() + ["hparams"]
     unknown = sorted(set(values) - set(allowed))

@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import logging
 
 from ganzoo import checkpoints, data, fileio, images
-from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, from_dict
+from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, canonical, from_dict
 from ganzoo.distribute import check_precision, make_strategy, precision
 from ganzoo.errors import GanzooError
 from ganzoo.models import create_model, get_model_class
@@ -147,10 +147,6 @@ def choose_jit_compile(config, strategy, model, batches, state):
     return use
 
 
-def _canonical(value):
-    return json.dumps(value, sort_keys=True, default=list)
-
-
 def _check_same_run(config, workdir):
     """Refuse to resume a workdir that holds a different run."""
     path = os.path.join(workdir, "config.json")
@@ -160,7 +156,7 @@ def _check_same_run(config, workdir):
         saved = from_dict(json.load(f), source=path).to_dict()
     current = config.to_dict()
     for key in sorted(current):
-        if key not in RESUMABLE_CHANGES and _canonical(saved.get(key)) != _canonical(current[key]):
+        if key not in RESUMABLE_CHANGES and canonical(saved.get(key)) != canonical(current[key]):
             raise GanzooError(
                 f"workdir {workdir} holds a run with {key}={saved.get(key)!r}, not {current[key]!r}; "
                 "accepted: the same settings to resume (only steps/epochs/minutes/checkpointing "
