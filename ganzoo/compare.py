@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -30,7 +31,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 from absl import flags, logging
 
-from ganzoo import checks, cli, config, data, distribute, evaluation, fileio, images, training
+from ganzoo import (
+    checkpoints,
+    checks,
+    cli,
+    config,
+    data,
+    distribute,
+    evaluation,
+    fileio,
+    images,
+    training,
+)
 from ganzoo.errors import GanzooError
 from ganzoo.models import get_model_class, list_models
 
@@ -58,7 +70,10 @@ class Protocol:
     seeds: tuple
     eval_every: int
     eval_samples: int | None
+    # The real split every run is scored against (FID's reference statistics),
+    # and the split whose examples are scored the same way as the baseline row.
     real_split: str = "train"
+    held_out_split: str = "test"
     extractor: str = "auto"
     overrides: tuple = ()
     # Samples in each run's final evaluation: as many as the held-out split has,
@@ -279,7 +294,9 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
         with open(result_path) as f:
             stored = json.load(f)
         if _answers(stored, run_config, result_path):
-            return stored
+            if _scored_against(stored) in (None, protocol.real_split):
+                return stored
+            return _rescore(stored, protocol, run_dir, result_path, snapshot, run_config)
         logging.info("%s: a larger budget than its stored result's; training on", run_dir)
     result = {"model": model, "group": f"{model} {setting}" if setting else model,
               "setting": setting, "seed": seed}
@@ -292,11 +309,12 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
                       symptoms=[*_symptoms(run_dir), "diverged"])
         fileio.atomic_write_json(result_path, result, default=float)
         return result
-    final = evaluation.evaluate(
-        outcome.model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
-        num_samples=protocol.final_samples, seed=1000 + seed, data_dir=run_config.data_dir,
-        image_size=run_config.image_size,
-    )
+    final = _score(outcome.model, protocol, seed, run_config)
+    if snapshot is not None:
+        # Kept so that this budget's generator can be scored again (another
+        # reference split) after training has gone on and pruned its checkpoint.
+        shutil.copyfile(checkpoints.latest_checkpoint(run_dir),
+                        os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras"))
     result.update(
         steps=outcome.steps, **_train_time(run_dir), config=run_config.to_dict(),
         metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
@@ -305,6 +323,46 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
     images.save_samples(_grid_samples(outcome.model),
                         os.path.join(run_dir, f"final_samples{_suffix(snapshot)}.png"),
                         reference=_reference(protocol.dataset, outcome.model))
+    fileio.atomic_write_json(result_path, result, default=float)
+    return result
+
+
+def _score(model, protocol, seed, run_config):
+    return evaluation.evaluate(
+        model, protocol.dataset, extractor=protocol.extractor, real_split=protocol.real_split,
+        num_samples=protocol.final_samples, seed=1000 + seed, data_dir=run_config.data_dir,
+        image_size=run_config.image_size,
+    )
+
+
+def _scored_against(result):
+    """The real split a stored result was scored against (None: not scored, e.g. diverged)."""
+    return (result.get("stamp") or {}).get("real_split")
+
+
+def _rescore(stored, protocol, run_dir, result_path, snapshot, run_config):
+    """Score a finished run's generator again, against `protocol.real_split`.
+
+    The generator of that budget is the snapshot's kept copy, or (for the last
+    budget) the checkpoint of the result's step; without it the run is refused,
+    since its stored scores answer another protocol.
+    """
+    candidates = [os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras")]
+    if snapshot is None:
+        candidates.append(os.path.join(checkpoints.checkpoint_dir(run_dir),
+                                       f"ckpt-{stored['steps']:08d}.keras"))
+    found = [path for path in candidates if os.path.exists(path)]
+    if not found:
+        raise GanzooError(
+            f"{result_path} was scored against the {_scored_against(stored)!r} split, not "
+            f"{protocol.real_split!r}, and its generator at step {stored['steps']} is gone; accepted: "
+            f"--real_split={_scored_against(stored)} to reuse it, or another --workdir")
+    logging.info("%s: scoring step %d again, against the %s split", run_dir, stored["steps"],
+                 protocol.real_split)
+    model = checkpoints.load_model(found[0])
+    final = _score(model, protocol, stored["seed"], run_config)
+    result = {**stored, "metrics": final["metrics"], "stamp": final["stamp"],
+              "rescored_from": {"real_split": _scored_against(stored), "metrics": stored["metrics"]}}
     fileio.atomic_write_json(result_path, result, default=float)
     return result
 
@@ -455,8 +513,10 @@ def markdown_table(summary, columns, protocol):
                      "training (`/proc/stat`), mean over seeds; a time-budgeted run that lost more "
                      "reached fewer steps.")
     if protocol.final_samples:
+        row = (f", as is the real baseline row (`{protocol.held_out_split}` examples)"
+               if protocol.held_out_split else "")
         lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
-                     f"`{protocol.real_split}` split, as is the real held-out baseline row.")
+                     f"`{protocol.real_split}` split{row}.")
     return "\n".join(lines)
 
 
@@ -565,13 +625,16 @@ def _refuse_repeats(name, values):
 
 
 def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=None,
-            eval_samples=None, minutes=None, sweep=None, **config_fields):
+            eval_samples=None, minutes=None, sweep=None, real_split="train", held_out_split="test",
+            **config_fields):
     """Train and evaluate every model with every seed; write results and figures.
 
     `minutes`: each run trains for that much wall time (with `steps` too:
     whichever comes first); several (`(5, 20)`) score each run at every budget
     on its way to the last, with a table per budget. Without `steps`, curve points need `eval_every`.
     `sweep`: `"key=v1,v2,..."` runs every model at each value (a row each).
+    `real_split`: the real examples every run is scored against;
+    `held_out_split`: real examples scored the same way, as the baseline row.
     Returns the results dict that is also written to `workdir/results.json`.
     """
     check_request(models, steps, seeds, overrides, minutes)
@@ -595,20 +658,31 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     if conditional and not info.num_classes:
         raise GanzooError(f"{', '.join(conditional)} need labels but {dataset!r} has none; "
                           "accepted: a labelled dataset, or drop the conditional models")
+    if real_split == held_out_split:
+        raise GanzooError(f"real_split and held_out_split are both {real_split!r}; accepted: two "
+                          "different splits (the baseline row scores real examples the runs did not "
+                          "see against the reference)")
     baseline = None
     if info.kind == "image":
+        # A missing reference split is refused here, not when the first run is scored.
+        data.load(dataset, real_split, shuffle=False, data_dir=config_fields.get("data_dir"),
+                  image_size=config_fields.get("image_size"))
         try:
-            held_out = evaluation.RealSampler(dataset, "test", config_fields.get("data_dir"),
-                                            config_fields.get("image_size"))
+            held_out = evaluation.RealSampler(dataset, held_out_split, config_fields.get("data_dir"),
+                                              config_fields.get("image_size"))
         except GanzooError:
+            if held_out_split != "test":
+                raise
             held_out = None  # no test split (a folder, an npz): no baseline row
         if held_out is not None:
-            baseline = evaluation.evaluate(held_out, dataset, evaluation.IMAGE_METRICS, num_samples=len(held_out.x),
-                                         data_dir=config_fields.get("data_dir"),
-                                         image_size=config_fields.get("image_size"))
+            baseline = evaluation.evaluate(
+                held_out, dataset, evaluation.IMAGE_METRICS, real_split=real_split,
+                num_samples=min(len(held_out.x), evaluation.MAX_REAL),
+                data_dir=config_fields.get("data_dir"), image_size=config_fields.get("image_size"))
     if eval_every is None:
         eval_every = max(steps // 10, 1) if steps else 0
     protocol = Protocol(dataset, steps, tuple(seeds), eval_every, eval_samples,
+                        real_split=real_split, held_out_split=held_out_split,
                         overrides=tuple(overrides),
                         final_samples=baseline["stamp"]["n_fake"] if baseline else None,
                         minutes=minutes, snapshots=snapshots, sweep=sweep)
@@ -628,7 +702,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     def summary_of(these):
         summary = summarize(these, columns)
         if baseline:
-            summary["real (held-out test split)"] = {
+            summary[f"real ({held_out_split} split)"] = {
                 k: (float(v), 0.0, 1) for k, v in baseline["metrics"].items() if k in columns}
         return summary
 
@@ -676,6 +750,10 @@ def make_flags():
     flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
     flags.DEFINE_string("sweep", None, "One setting to sweep, key=v1,v2,...: every model runs at each "
                         "value, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3.", flag_values=fv)
+    flags.DEFINE_string("real_split", "train", "Real split every run is scored against (FID's "
+                        "reference), e.g. test or train[90%:].", flag_values=fv)
+    flags.DEFINE_string("held_out_split", "test", "Real split scored against --real_split as the "
+                        "baseline row (another split than it).", flag_values=fv)
     config.define_flags(fv, RUN_FLAGS)
     flags.DEFINE_multi_string("set", [], "key=value override applied to every run that takes it; "
                               "MODEL:key=value for one model (a hyperparameter, batch_size or "
@@ -699,7 +777,8 @@ def _run(fv):
     results = compare(fv["models"].value, dataset, steps, seeds, workdir,
                       overrides=fv["set"].value, eval_every=fv["eval_every"].value,
                       eval_samples=fv["eval_samples"].value, minutes=minutes,
-                      sweep=fv["sweep"].value, **fields)
+                      sweep=fv["sweep"].value, real_split=fv["real_split"].value,
+                      held_out_split=fv["held_out_split"].value, **fields)
     with open(os.path.join(workdir, "results.md")) as f:
         print(f.read())
     print(f"{len(results['runs'])} runs; results in {workdir}")

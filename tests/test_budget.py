@@ -180,8 +180,12 @@ def test_compare_at_equal_wall_time_shows_the_steps_reached(tmp_path):
         # (How close to its budget a run stops is checked above; here, that each had its 3 s.)
         spent = recorded_seconds(os.path.join(workdir, "runs", f"{run['model']}-seed0"))
         assert run["steps"] > 20 and spent >= 3
-    # wgan_gp's critic updates per step: fewer steps in the same time.
-    assert runs["wgan_gp"]["steps"] < runs["vanilla"]["steps"]
+    # wgan_gp's critic updates make each step cost more: fewer steps in the same
+    # time on an idle machine. Compared in process CPU time per step, which load
+    # from other processes (another test worker) cannot flip as it flips steps
+    # reached in wall time (vanilla 101 vs wgan_gp 217, seen once under xdist).
+    cost = {m: r["cpu_seconds"] / r["steps"] for m, r in runs.items()}
+    assert cost["wgan_gp"] > 2 * cost["vanilla"], cost
     with open(os.path.join(workdir, "results.md")) as f:
         table = f.read()
     assert "steps reached" in table and f"| {runs['vanilla']['steps']} |" in table

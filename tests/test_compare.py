@@ -4,8 +4,9 @@ import json
 import os
 
 import pytest
+from conftest import tiny_hparams
 
-from ganzoo import compare
+from ganzoo import checkpoints, compare, evaluation
 from ganzoo.errors import GanzooError
 
 
@@ -187,3 +188,61 @@ def test_a_per_model_batch_size_reaches_that_models_runs_alone(tmp_path):
     with open(os.path.join(workdir, "results.json")) as f:
         runs = {r["model"]: r for r in json.load(f)["runs"]}
     assert runs["vanilla"]["config"]["batch_size"] == 32 and runs["pacgan"]["config"]["batch_size"] == 16
+
+
+def _tiny_digits(workdir, *extra):
+    sets = [f"--set={k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+            for k, v in tiny_hparams("dcgan").items()]
+    return ["--models=dcgan", "--dataset=digits", "--seeds=0", "--batch_size=16",
+            "--set=jit_compile=false", f"--workdir={workdir}", *sets, *extra]
+
+
+def test_the_reference_split_is_chosen_and_a_finished_run_is_scored_again_not_retrained(
+        tmp_path, capsys):
+    workdir = str(tmp_path / "cmp")
+    on_test = _tiny_digits(workdir, "--minutes=0.02,0.04", "--real_split=test",
+                           "--held_out_split=train")
+    assert compare.main(on_test) == 0
+    run_dir = os.path.join(workdir, "runs", "dcgan-seed0")
+    with open(os.path.join(workdir, "results.json")) as f:
+        results = json.load(f)
+    (run,) = results["runs"]
+    early = run["snapshots"]["0.02"]
+    assert run["stamp"]["real_split"] == early["stamp"]["real_split"] == "test"
+    assert results["baseline"]["stamp"]["real_split"] == "test"
+    assert "real (train split)" in results["summary"]
+    with open(os.path.join(workdir, "results.md")) as f:
+        assert "against the `test` split, as is the real baseline row (`train` examples)" in f.read()
+    # The earlier budget's generator is kept: training went on and pruned its checkpoint.
+    assert os.path.exists(os.path.join(run_dir, "generator-0.02min.keras"))
+
+    # The same runs against the train split: scored again, nothing trains.
+    kept = checkpoints.list_checkpoints(run_dir)
+    assert compare.main(_tiny_digits(workdir, "--minutes=0.02,0.04")) == 0
+    assert checkpoints.list_checkpoints(run_dir) == kept
+    with open(os.path.join(workdir, "results.json")) as f:
+        (again,) = json.load(f)["runs"]
+    assert again["steps"] == run["steps"] and again["snapshots"]["0.02"]["steps"] == early["steps"]
+    assert again["stamp"]["real_split"] == again["snapshots"]["0.02"]["stamp"]["real_split"] == "train"
+    assert again["rescored_from"] == {"real_split": "test", "metrics": run["metrics"]}
+    # Against an independent evaluation of the kept generator.
+    generator = checkpoints.load_model(os.path.join(run_dir, "generator-0.02min.keras"))
+    direct = evaluation.evaluate(generator, "digits", real_split="train", seed=1000,
+                                 num_samples=again["stamp"]["n_fake"])
+    assert again["snapshots"]["0.02"]["metrics"]["fid"] == pytest.approx(direct["metrics"]["fid"], rel=1e-6)
+    assert again["snapshots"]["0.02"]["metrics"]["fid"] != early["metrics"]["fid"]
+
+    # Without the generator of a budget, a run scored otherwise is refused, not mixed in.
+    os.remove(os.path.join(run_dir, "generator-0.02min.keras"))
+    capsys.readouterr()
+    assert compare.main(on_test) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scored against the 'train' split, not 'test'" in err[0]
+    assert "--real_split=train to reuse it" in err[0]
+
+
+def test_the_baseline_row_must_be_another_split_than_the_reference(tmp_path, capsys):
+    argv = _tiny_digits(str(tmp_path / "cmp"), "--steps=2", "--real_split=test")
+    assert compare.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "real_split and held_out_split are both 'test'" in err[0]

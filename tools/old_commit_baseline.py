@@ -6,8 +6,8 @@ datasets. This script trains that commit's code as it was (its model, its
 defaults, its training loop), stops each run after the same training wall time
 `compare --minutes` gives (the clock starts after the first, traced step), then
 scores the samples with today's evaluation, exactly as `compare` scores a run:
-as many samples as the test split has, seed 1000 + seed, against the train
-split, with the dataset's default extractor.
+as many samples as the test split has, seed 1000 + seed, against the
+`--real_split` (train unless told), with the dataset's default extractor.
 
     git worktree add --detach /tmp/c9c96b3 c9c96b3
     python tools/old_commit_baseline.py --worktree=/tmp/c9c96b3 --model=dcgan \\
@@ -87,6 +87,8 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--workdir", default="runs/baseline-old")
+    parser.add_argument("--real_split", default="train",
+                        help="the real split the samples are scored against, as compare's flag")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     os.makedirs(args.workdir, exist_ok=True)
@@ -126,7 +128,7 @@ def main(argv=None):
         with np.load(samples) as stored:
             x_fake, steps, seconds = stored["x"], int(stored["steps"]), float(stored["seconds"])
         scored = evaluation.evaluate(StoredSamples(x_fake), args.dataset, num_samples=num_samples,
-                                     seed=1000 + seed)
+                                     seed=1000 + seed, real_split=args.real_split)
         runs.append({"model": args.model, "group": f"{args.model} @ {commit[:7]}", "seed": seed,
                      "steps": steps, "train_seconds": round(seconds, 2), "steal": steal,
                      "metrics": scored["metrics"], "stamp": scored["stamp"], "symptoms": []})
@@ -135,8 +137,8 @@ def main(argv=None):
 
     columns = compare.IMAGE_COLUMNS
     summary = compare.summarize(runs, columns)
-    protocol = compare.Protocol(args.dataset, None, tuple(seeds), 0, None,
-                                final_samples=num_samples, minutes=args.minutes)
+    protocol = compare.Protocol(args.dataset, None, tuple(seeds), 0, None, real_split=args.real_split,
+                                held_out_split=None, final_samples=num_samples, minutes=args.minutes)
     table = compare.markdown_table(summary, columns, protocol)
     results = {"commit": commit, "protocol": vars(args), "summary": summary, "runs": runs}
     fileio.atomic_write_json(os.path.join(args.workdir, "results.json"), results, default=float)

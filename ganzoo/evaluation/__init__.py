@@ -9,6 +9,7 @@ from ganzoo.evaluation.scoring import (
     ALL_METRICS,
     CONDITIONAL_METRICS,
     IMAGE_METRICS,
+    MAX_REAL,
     MAX_SAMPLES,
     MIN_SAMPLES,
     POINT_METRICS,
@@ -22,6 +23,6 @@ from ganzoo.evaluation.scoring import (
 )
 
 __all__ = [
-    "ALL_METRICS", "CONDITIONAL_METRICS", "IMAGE_METRICS", "MAX_SAMPLES", "MIN_SAMPLES", "POINT_METRICS",
+    "ALL_METRICS", "CONDITIONAL_METRICS", "IMAGE_METRICS", "MAX_REAL", "MAX_SAMPLES", "MIN_SAMPLES", "POINT_METRICS",
     "RealSampler", "check_num_samples", "evaluate", "features", "format_table", "real_features", "score", "scorer_for",
 ]
