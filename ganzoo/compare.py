@@ -347,22 +347,22 @@ def _rescore(stored, protocol, run_dir, result_path, snapshot, run_config):
     budget) the checkpoint of the result's step; without it the run is refused,
     since its stored scores answer another protocol.
     """
-    candidates = [os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras")]
-    if snapshot is None:
-        candidates.append(os.path.join(checkpoints.checkpoint_dir(run_dir),
-                                       f"ckpt-{stored['steps']:08d}.keras"))
-    found = [path for path in candidates if os.path.exists(path)]
-    if not found:
+    before = _scored_against(stored)
+    kept = os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras")
+    if os.path.exists(kept):
+        generator = kept
+    else:
+        generator = dict(checkpoints.list_checkpoints(run_dir)).get(stored["steps"]) if snapshot is None else None
+    if generator is None:
         raise GanzooError(
-            f"{result_path} was scored against the {_scored_against(stored)!r} split, not "
-            f"{protocol.real_split!r}, and its generator at step {stored['steps']} is gone; accepted: "
-            f"--real_split={_scored_against(stored)} to reuse it, or another --workdir")
+            f"{result_path} was scored against the {before!r} split, not {protocol.real_split!r}, "
+            f"and its generator at step {stored['steps']} is gone; accepted: "
+            f"--real_split={before} to reuse it, or another --workdir")
     logging.info("%s: scoring step %d again, against the %s split", run_dir, stored["steps"],
                  protocol.real_split)
-    model = checkpoints.load_model(found[0])
-    final = _score(model, protocol, stored["seed"], run_config)
+    final = _score(checkpoints.load_model(generator), protocol, stored["seed"], run_config)
     result = {**stored, "metrics": final["metrics"], "stamp": final["stamp"],
-              "rescored_from": {"real_split": _scored_against(stored), "metrics": stored["metrics"]}}
+              "rescored_from": {"real_split": before, "metrics": stored["metrics"]}}
     fileio.atomic_write_json(result_path, result, default=float)
     return result
 
@@ -652,7 +652,8 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     distribute.check_precision(shared.get("precision", "float32"),
                                shared.get("allow_slow_precision", False),
                                shared.get("strategy", "default"))
-    _, info = data.load(dataset, shuffle=False, data_dir=config_fields.get("data_dir"),
+    # The reference split: a missing one is refused here, not when the first run is scored.
+    _, info = data.load(dataset, real_split, shuffle=False, data_dir=config_fields.get("data_dir"),
                         image_size=config_fields.get("image_size"))
     conditional = [m for m in models if get_model_class(m).conditional]
     if conditional and not info.num_classes:
@@ -664,9 +665,6 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
                           "see against the reference)")
     baseline = None
     if info.kind == "image":
-        # A missing reference split is refused here, not when the first run is scored.
-        data.load(dataset, real_split, shuffle=False, data_dir=config_fields.get("data_dir"),
-                  image_size=config_fields.get("image_size"))
         try:
             held_out = evaluation.RealSampler(dataset, held_out_split, config_fields.get("data_dir"),
                                               config_fields.get("image_size"))
