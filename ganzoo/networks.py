@@ -11,7 +11,7 @@ The output layers run in float32 so mixed precision keeps stable logits.
 import math
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from ganzoo.errors import GanzooError
 
@@ -104,9 +104,77 @@ def conv_generator(
     return _model(inputs, images, name)
 
 
-def _spectral(layer, spectral_norm):
-    """`layer` behind Keras's spectral normalisation (one power iteration) if asked."""
-    return layers.SpectralNormalization(layer, name=f"{layer.name}_sn") if spectral_norm else layer
+class _SpectrallyNormalized:
+    """Mixin: the layer computes with W / sigma(W), sigma its largest singular value.
+
+    As in Miyato et al. 2018 (eq. 8 and 12): sigma is estimated with one power
+    iteration per training call on a stored vector `u`, and the gradient flows
+    through sigma(W) to the raw weight W, which the optimizer updates. (Keras's
+    `SpectralNormalization` instead overwrites W with W / sigma and lets the
+    gradient through W only.)
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.u = self.add_weight(
+            shape=(1, self.kernel.shape[-1]), initializer=keras.initializers.RandomNormal(),
+            trainable=False, name="u",
+        )
+
+    # Every variable by position, `u` included (Keras's Dense and Conv2D save
+    # only their kernel and bias).
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self.weights):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store):
+        self._check_load_own_variables(store)
+        for i, variable in enumerate(self.weights):
+            variable.assign(store[str(i)])
+
+    def normalized_kernel(self, training):
+        w = ops.reshape(self.kernel, (-1, self.kernel.shape[-1]))
+        u = ops.convert_to_tensor(self.u)
+        v = ops.stop_gradient(_unit(ops.matmul(u, ops.transpose(w))))
+        u = ops.stop_gradient(_unit(ops.matmul(v, w)))
+        if training:
+            self.u.assign(u)
+        sigma = ops.sum(ops.matmul(v, w) * u)
+        return self.kernel / sigma
+
+
+def _unit(x):
+    return x / (ops.sqrt(ops.sum(ops.square(x))) + 1e-12)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class SNConv2D(_SpectrallyNormalized, layers.Conv2D):
+    """`Conv2D` with a spectrally normalised kernel (see `_SpectrallyNormalized`)."""
+
+    def call(self, inputs, training=False):
+        outputs = self.convolution_op(inputs, self.normalized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class SNDense(_SpectrallyNormalized, layers.Dense):
+    """`Dense` with a spectrally normalised kernel (see `_SpectrallyNormalized`)."""
+
+    def call(self, inputs, training=False):
+        outputs = ops.matmul(inputs, self.normalized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+def _conv2d(spectral_norm, *args, **kwargs):
+    return (SNConv2D if spectral_norm else layers.Conv2D)(*args, **kwargs)
+
+
+def _dense(spectral_norm, *args, **kwargs):
+    return (SNDense if spectral_norm else layers.Dense)(*args, **kwargs)
 
 
 def conv_discriminator(
@@ -121,8 +189,8 @@ def conv_discriminator(
     """DCGAN discriminator: stride-2 convolutions with LeakyReLU(0.2), one logit out.
 
     The first layer is never normalised (Radford et al. 2015). With `num_classes`,
-    the label is embedded as an extra image channel. `spectral_norm` wraps every
-    convolution and the logit layer in `keras.layers.SpectralNormalization`.
+    the label is embedded as an extra image channel. `spectral_norm` normalises
+    every convolution and the logit layer (`SNConv2D`, `SNDense`).
     """
     _, _, doublings = upsampling_plan(image_shape)
     init = _initializer(initializer)
@@ -136,18 +204,17 @@ def conv_discriminator(
         inputs.append(labels)
         h = layers.Concatenate(name="image_and_label")([images, plane])
     for level in range(doublings):
-        h = _spectral(layers.Conv2D(
+        h = _conv2d(
+            spectral_norm,
             _filters(base_filters, level), 4, strides=2, padding="same",
             kernel_initializer=init, name=f"down{level}",
-        ), spectral_norm)(h)
+        )(h)
         norm = _normalization(normalization, f"down{level}_norm") if level > 0 else None
         if norm is not None:
             h = norm(h)
         h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
-    logits = _spectral(
-        layers.Dense(1, kernel_initializer=init, dtype="float32", name="logit"), spectral_norm
-    )(h)
+    logits = _dense(spectral_norm, 1, kernel_initializer=init, dtype="float32", name="logit")(h)
     return _model(inputs, logits, name)
 
 
@@ -187,11 +254,11 @@ def mlp_discriminator(
         inputs.append(labels)
         h = layers.Concatenate(name="data_and_label")([h, embedded])
     for i, width in enumerate(units):
-        h = _spectral(layers.Dense(width, name=f"dense{i}"), spectral_norm)(h)
+        h = _dense(spectral_norm, width, name=f"dense{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)
-    logits = _spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(h)
+    logits = _dense(spectral_norm, 1, dtype="float32", name="logit")(h)
     return _model(inputs, logits, name)
 
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 from conftest import tiny_hparams
 
 import ganzoo
+from ganzoo import networks
 from ganzoo.errors import GanzooError
 from ganzoo.registry import get_model_class
 
@@ -178,24 +179,55 @@ def test_modern_variants_paper_defaults():
     assert get_model_class("pacgan").default_hyperparameters()["pack"] == 4
     for shape in [(8, 8, 1), (2,)]:
         weighted = [layer for layer in make("sngan", data_shape=shape).discriminator.layers
-                    if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D,
-                                          keras.layers.SpectralNormalization))]
-        assert weighted and all(isinstance(layer, keras.layers.SpectralNormalization) for layer in weighted)
+                    if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+        assert weighted and all(isinstance(layer, (networks.SNDense, networks.SNConv2D))
+                                for layer in weighted)
     normalizations = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
     r3gan_model = make("r3gan")
     for network in (r3gan_model.generator, r3gan_model.discriminator):
         assert not any(isinstance(layer, normalizations) for layer in network.layers)
 
 
-def test_spectral_norm_keeps_the_largest_singular_value_near_one():
-    model = make("sngan", data_shape=(2,), units=(16, 16))
+@pytest.mark.parametrize("shape", [(8, 8, 1), (2,)])
+def test_spectral_norm_keeps_the_largest_singular_value_near_one(shape):
+    model = make("sngan", data_shape=shape)
     model.compile()
     model.fit(fake_data(model, steps=20), epochs=1, verbose=0)
-    model.discriminator(np.zeros((8, 2), "float32"), training=True)  # normalise once more
-    for layer in model.discriminator.layers:
-        if isinstance(layer, keras.layers.SpectralNormalization):
-            kernel = layer.layer.kernel.numpy().reshape(-1, layer.layer.kernel.shape[-1])
-            assert abs(np.linalg.svd(kernel, compute_uv=False)[0] - 1.0) < 0.1, layer.name
+    layers = [layer for layer in model.discriminator.layers if hasattr(layer, "normalized_kernel")]
+    assert len(layers) >= 3
+    for layer in layers:
+        for _ in range(30):  # more power iterations than training gave
+            kernel = layer.normalized_kernel(training=True)
+        raw = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
+        normalized = kernel.numpy().reshape(raw.shape)
+        # The raw weights are free; only what the layer computes with is normalised.
+        assert np.linalg.svd(normalized, compute_uv=False)[0] == pytest.approx(1.0, abs=1e-3), layer.name
+        assert np.linalg.svd(raw, compute_uv=False)[0] != pytest.approx(1.0, abs=1e-2), layer.name
+
+
+def test_spectral_norm_layers_compute_with_w_over_sigma_and_differentiate_through_sigma():
+    rng = np.random.default_rng(0)
+    dense = networks.SNDense(3, name="dense")
+    conv = networks.SNConv2D(4, 3, padding="same", name="conv")
+    x_dense = rng.normal(size=(5, 6)).astype("float32")
+    x_conv = rng.normal(size=(2, 5, 5, 2)).astype("float32")
+    for layer, x, plain in [(dense, x_dense, keras.layers.Dense(3)),
+                            (conv, x_conv, keras.layers.Conv2D(4, 3, padding="same"))]:
+        layer(x, training=False)
+        for _ in range(50):
+            layer(x, training=True)
+        raw = layer.kernel.numpy()
+        sigma = np.linalg.svd(raw.reshape(-1, raw.shape[-1]), compute_uv=False)[0]
+        plain(x)
+        plain.set_weights([raw / sigma, layer.bias.numpy()])
+        np.testing.assert_allclose(layer(x), plain(x), rtol=1e-4, atol=1e-5)
+        # W / sigma(W) does not change when W is scaled, so the gradient through
+        # sigma (the paper's eq. 12) is orthogonal to W; without it it is not.
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x, training=False) ** 2)
+        grad = tape.gradient(loss, layer.kernel).numpy()
+        assert abs(np.sum(grad * raw)) < 1e-4 * np.linalg.norm(grad) * np.linalg.norm(raw)
+        assert np.linalg.norm(grad) > 1e-3
 
 
 def test_wgan_gp_critic_updates_each_take_their_own_real_batch(monkeypatch):

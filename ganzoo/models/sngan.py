@@ -20,11 +20,11 @@ class SNGAN(GAN):
     generator update (n_dis = 1). The paper's other setting, Adam(1e-4, 0.5,
     0.9) with n_dis = 5, is not offered: this variant takes one update each.
 
-    Departure: spectral normalisation is `keras.layers.SpectralNormalization`,
-    which overwrites the kernel with W / sigma(W) on each training call and
-    lets the gradient through W only, not through sigma(W) as in the paper's
-    eq. 12; the normalised network is the same, the gradient differs by the
-    paper's "adaptive regularisation" term.
+    Spectral normalisation is ganzoo's `networks.SNConv2D` / `SNDense`, as in
+    the paper's eq. 12: the gradient flows through sigma(W) to the raw weights.
+    (Keras's `SpectralNormalization` overwrites W with W / sigma(W) instead and
+    skips that term; on Fashion-MNIST at equal time it gave FID 732 against
+    493, seed 0, 3 minutes on 2 cores.)
 
     Args:
         data_shape: `(H, W, C)` images (convolutional networks) or `(D,)`
