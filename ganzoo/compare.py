@@ -283,6 +283,12 @@ def run_one(model, seed, protocol, workdir, hparams=None, setting=None, **config
 def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fields, snapshot=None):
     """Train one run to the protocol's budget (or to `snapshot` minutes) and score it."""
     run_dir = os.path.join(workdir, "runs", _run_name(model, seed, setting))
+    if snapshot is None and protocol.minutes is not None and os.path.exists(
+            os.path.join(run_dir, f"result{_suffix(protocol.minutes)}.json")):
+        # The run went on past this budget (`--minutes=5,20`, then `--minutes=5`)
+        # and kept its result at it: that is this budget's result.
+        return _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fields,
+                                snapshot=protocol.minutes)
     result_path = os.path.join(run_dir, f"result{_suffix(snapshot)}.json")
     run_config = config.make_config(
         model=model, dataset=protocol.dataset, steps=protocol.steps,
@@ -550,11 +556,13 @@ def plot_curves(runs, path, metric_keys):
     return path
 
 
-def plot_samples(workdir, run_names, path, suffix=""):
-    """The final samples of `run_names` ({title: run name}), side by side."""
-    found = [(title, os.path.join(workdir, "runs", name, f"final_samples{suffix}.png"))
-             for title, name in run_names.items()]
-    found = [(m, p) for m, p in found if os.path.exists(p)]
+def plot_samples(workdir, run_names, path, suffixes=("",)):
+    """The final samples of `run_names` ({title: run name}), side by side; each
+    run's grid is the first of `final_samples{suffix}.png` for `suffixes` it has."""
+    found = []
+    for title, name in run_names.items():
+        grids = [os.path.join(workdir, "runs", name, f"final_samples{suffix}.png") for suffix in suffixes]
+        found += [(title, grid) for grid in grids if os.path.exists(grid)][:1]
     if not found:
         return None
     fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3.9), squeeze=False)
@@ -715,7 +723,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
         tables.insert(len(snapshot_summaries) - 1, markdown_table(
             snapshot_summaries[key], columns, dataclasses.replace(protocol, minutes=snapshot)))
         plot_samples(workdir, firsts, os.path.join(workdir, f"samples{_suffix(snapshot)}.png"),
-                     suffix=_suffix(snapshot))
+                     suffixes=(_suffix(snapshot),))
     if protocol.snapshots:
         tables = [f"**After {minutes:g} minutes of training**\n\n{table}"
                   for minutes, table in zip([*protocol.snapshots, protocol.minutes], tables)]
@@ -725,7 +733,9 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     fileio.atomic_write(os.path.join(workdir, "results.md"), "\n\n".join(tables) + "\n")
     curve_keys = POINT_COLUMNS if info.kind == "points" else ["fid"]
     plot_curves(runs, os.path.join(workdir, "curves.png"), curve_keys)
-    plot_samples(workdir, firsts, os.path.join(workdir, "samples.png"))
+    # A run that went on past `--minutes` kept its grid at it (see `_train_and_score`).
+    final_suffixes = (_suffix(protocol.minutes), "") if protocol.minutes else ("",)
+    plot_samples(workdir, firsts, os.path.join(workdir, "samples.png"), suffixes=final_suffixes)
     return results
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 from conftest import tiny_hparams
 
@@ -239,6 +240,32 @@ def test_the_reference_split_is_chosen_and_a_finished_run_is_scored_again_not_re
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "scored against the 'train' split, not 'test'" in err[0]
     assert "--real_split=train to reuse it" in err[0]
+
+
+def test_an_earlier_budget_of_a_run_that_went_on_is_its_kept_result_not_a_refusal(tmp_path):
+    workdir = str(tmp_path / "cmp")
+    assert compare.main(_tiny_digits(workdir, "--minutes=0.02,0.04")) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        (run,) = json.load(f)["runs"]
+    run_dir = os.path.join(workdir, "runs", "dcgan-seed0")
+    kept = checkpoints.list_checkpoints(run_dir)
+    grid_before = os.path.getmtime(os.path.join(run_dir, "final_samples-0.02min.png"))
+
+    # Asked for the earlier budget alone: the result kept at it, nothing trains.
+    assert compare.main(_tiny_digits(workdir, "--minutes=0.02")) == 0
+    with open(os.path.join(workdir, "results.json")) as f:
+        (early,) = json.load(f)["runs"]
+    assert checkpoints.list_checkpoints(run_dir) == kept
+    assert early["steps"] == run["snapshots"]["0.02"]["steps"] < run["steps"]
+    assert early["metrics"] == run["snapshots"]["0.02"]["metrics"] != run["metrics"]
+    assert os.path.getmtime(os.path.join(run_dir, "final_samples-0.02min.png")) == grid_before
+    # The comparison's grid is that budget's samples, not the later ones.
+    shown = compare.plt.imread(os.path.join(workdir, "samples.png"))
+    compare.plot_samples(workdir, {"dcgan": "dcgan-seed0"}, str(tmp_path / "early.png"),
+                         suffixes=("-0.02min",))
+    compare.plot_samples(workdir, {"dcgan": "dcgan-seed0"}, str(tmp_path / "late.png"))
+    np.testing.assert_array_equal(shown, compare.plt.imread(str(tmp_path / "early.png")))
+    assert not np.array_equal(shown, compare.plt.imread(str(tmp_path / "late.png")))
 
 
 def test_the_baseline_row_must_be_another_split_than_the_reference(tmp_path, capsys):

@@ -35,6 +35,8 @@ def test_a_zoo_entry_from_a_comparison_serves_that_run_with_its_evaluation(tmp_p
     with open(os.path.join(path, "MODEL_CARD.md")) as f:
         card = f.read()
     assert "--from_compare" in card and f"{result['metrics']['fid']:.4g}" in card
+    # The build's load average would read as the training's; the card leaves it out.
+    assert "load average" not in card and "load_average" not in meta["model_card"]["machine"]
     # The card's command reruns this one run, not the whole comparison.
     assert "--models=dcgan --seeds=0 --workdir=" in meta["model_card"]["command"]
     # The export serves the compared run's generator.

@@ -179,8 +179,10 @@ def build_from_compare(name, compare_dir, out_root):
         "equivalent_commands": [
             f"python -m ganzoo.export --workdir={_shown(run_dir)} --out={_shown(out)}"],
         "training_seconds": result["train_seconds"],
-        "machine": {**machine(), "note": "the machine that built the export, where the "
-                    "comparison ran"},
+        # Not the load average: that of the export's build says nothing of the
+        # training, which ran earlier (the result's `steal` says what it lost).
+        "machine": {**{k: v for k, v in machine().items() if k != "load_average"},
+                    "note": "the machine that built the export, where the comparison ran"},
         "date": datetime.datetime.fromtimestamp(
             os.path.getmtime(os.path.join(run_dir, "result.json")), datetime.UTC).date().isoformat(),
         "python": platform.python_version(),
