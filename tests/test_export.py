@@ -23,7 +23,7 @@ from ganzoo.errors import GanzooError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRETRAINED = ["cgan-digits", "cgan-fashion_mnist", "dcgan-digits", "dcgan-fashion_mnist",
-              "pacgan-fashion_mnist", "r3gan-fashion_mnist", "vanilla-digits", "vanilla-fashion_mnist", "vanilla-ring8", "wgan_gp-digits",
+              "pacgan-fashion_mnist", "r3gan-fashion_mnist", "sngan-fashion_mnist", "vanilla-digits", "vanilla-fashion_mnist", "vanilla-ring8", "wgan_gp-digits",
               "wgan_gp-fashion_mnist", "wgan_gp-ring8"]
 REQUIRED_FIELDS = ["format", "ganzoo_version", "model", "model_config", "train_config",
                    "dataset", "data_shape", "latent_dim", "num_classes", "class_names",
