@@ -143,6 +143,13 @@ class _SpectrallyNormalized:
         return self.kernel / sigma
 
 
+    def call(self, inputs, training=False):
+        outputs = self.apply_kernel(inputs, self.normalized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
 def _unit(x):
     return x / (ops.sqrt(ops.sum(ops.square(x))) + 1e-12)
 
@@ -151,22 +158,16 @@ def _unit(x):
 class SNConv2D(_SpectrallyNormalized, layers.Conv2D):
     """`Conv2D` with a spectrally normalised kernel (see `_SpectrallyNormalized`)."""
 
-    def call(self, inputs, training=False):
-        outputs = self.convolution_op(inputs, self.normalized_kernel(training))
-        if self.use_bias:
-            outputs = ops.add(outputs, self.bias)
-        return self.activation(outputs) if self.activation is not None else outputs
+    def apply_kernel(self, inputs, kernel):
+        return self.convolution_op(inputs, kernel)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class SNDense(_SpectrallyNormalized, layers.Dense):
     """`Dense` with a spectrally normalised kernel (see `_SpectrallyNormalized`)."""
 
-    def call(self, inputs, training=False):
-        outputs = ops.matmul(inputs, self.normalized_kernel(training))
-        if self.use_bias:
-            outputs = ops.add(outputs, self.bias)
-        return self.activation(outputs) if self.activation is not None else outputs
+    def apply_kernel(self, inputs, kernel):
+        return ops.matmul(inputs, kernel)
 
 
 def _conv2d(spectral_norm, *args, **kwargs):
