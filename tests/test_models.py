@@ -196,13 +196,13 @@ def test_spectral_norm_keeps_the_largest_singular_value_near_one(shape):
     layers = [layer for layer in model.discriminator.layers if hasattr(layer, "normalized_kernel")]
     assert len(layers) >= 3
     for layer in layers:
-        for _ in range(30):  # more power iterations than training gave
-            kernel = layer.normalized_kernel(training=True)
-        raw = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
-        normalized = kernel.numpy().reshape(raw.shape)
-        # The raw weights are free; only what the layer computes with is normalised.
-        assert np.linalg.svd(normalized, compute_uv=False)[0] == pytest.approx(1.0, abs=1e-3), layer.name
-        assert np.linalg.svd(raw, compute_uv=False)[0] != pytest.approx(1.0, abs=1e-2), layer.name
+        for _ in range(200):  # more power iterations than training gave
+            kernel = layer.normalized_kernel(training=True).numpy()
+        normalized = kernel.reshape(-1, kernel.shape[-1])
+        assert np.linalg.svd(normalized, compute_uv=False)[0] == pytest.approx(1.0, abs=1e-2), layer.name
+        # The raw weights are free; what the layer computes with is W / sigma(W).
+        layer.kernel.assign(3.0 * layer.kernel)
+        np.testing.assert_allclose(layer.normalized_kernel(training=False), kernel, rtol=1e-3, atol=1e-6)
 
 
 def test_spectral_norm_layers_compute_with_w_over_sigma_and_differentiate_through_sigma():
