@@ -173,7 +173,7 @@ def test_paper_defaults():
 
 def test_modern_variants_paper_defaults():
     sngan = get_model_class("sngan").default_hyperparameters()
-    assert (sngan["learning_rate"], sngan["beta_1"], sngan["beta_2"]) == (2e-4, 0.5, 0.999)
+    assert (sngan["learning_rate"], sngan["beta_1"], sngan["beta_2"]) == (4e-4, 0.0, 0.9)
     r3gan = get_model_class("r3gan").default_hyperparameters()
     assert (r3gan["learning_rate"], r3gan["beta_1"], r3gan["beta_2"], r3gan["gamma"]) == (2e-4, 0.0, 0.99, 0.05)
     assert get_model_class("pacgan").default_hyperparameters()["pack"] == 4

@@ -15,10 +15,14 @@ class SNGAN(GAN):
     value, estimated with one power iteration per training call, which bounds
     the discriminator's Lipschitz constant without a penalty. Images get a
     DCGAN generator and a DCGAN-shaped discriminator without batch norm; points
-    get MLPs. Defaults are the paper's DCGAN-like setting "C" (Table 1):
-    Adam(2e-4, beta_1=0.5, beta_2=0.999) with one discriminator update per
-    generator update (n_dis = 1). The paper's other setting, Adam(1e-4, 0.5,
-    0.9) with n_dis = 5, is not offered: this variant takes one update each.
+    get MLPs. One discriminator update per generator update (n_dis = 1, the
+    paper's settings B and C). Adam(4e-4, beta_1=0, beta_2=0.9) by default, the
+    SAGAN/BigGAN practice for spectrally normalised GANs: at the paper's setting
+    C, Adam(2e-4, 0.5, 0.999), every 1-minute ring8 run collapsed onto the
+    data's mean (0 of 8 modes) while beta_1 = 0 covered all 8, and on
+    Fashion-MNIST this setting gave FID 312 against 493 for setting C (seed 0,
+    3 minutes on 2 cores; momentum feeds the game's rotation, Gidel et al. 2019,
+    https://arxiv.org/abs/1807.04740).
 
     Spectral normalisation is ganzoo's `networks.SNConv2D` / `SNDense`, as in
     the paper's eq. 12: the gradient flows through sigma(W) to the raw weights.
@@ -53,6 +57,9 @@ class SNGAN(GAN):
     HYPERPARAMETERS = declare(
         base_filters=Hyperparameter(64, checks.positive_int, "conv filters of the layer nearest the image"),
         units=Hyperparameter((512, 512), checks.widths, "hidden widths of the MLPs for vector data"),
+        learning_rate=4e-4,
+        beta_1=0.0,
+        beta_2=0.9,
     )
 
     def __init__(self, data_shape, **kwargs):
