@@ -28,6 +28,10 @@ def test_shipped_compare_flag_files_are_valid(path):
                           fv["set"].value, fv["minutes"].value)
     _, hyperparameters = compare.split_overrides(models, fv["set"].value)
     assert set(hyperparameters) <= set(models) and fv["workdir"].value.startswith("runs/")
+    # The README reruns one variant of a set with `--flagfile=F --models=M`: every
+    # --set of the file must then apply to M or be scoped to another model.
+    for model in models:
+        compare.check_request([model], fv["steps"].value, [0], fv["set"].value, fv["minutes"].value)
 
 
 def test_compare_refuses_a_bad_hyperparameter_of_one_model_before_any_run():
