@@ -311,7 +311,7 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
     except training.TrainingDiverged as e:
         logging.warning("%s: %s", _run_name(model, seed, setting), e)
         result.update(steps=e.step, **_train_time(run_dir), config=run_config.to_dict(),
-                      metrics={}, stamp=None, curve=_read_curve(run_dir),
+                      hyperparameters=_resolved_hyperparameters(run_config), metrics={}, stamp=None, curve=_read_curve(run_dir),
                       symptoms=[*_symptoms(run_dir), "diverged"])
         fileio.atomic_write_json(result_path, result, default=float)
         return result
@@ -323,7 +323,7 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
                         os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras"))
     result.update(
         steps=outcome.steps, **_train_time(run_dir), config=run_config.to_dict(),
-        metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
+        hyperparameters=_resolved_hyperparameters(run_config), metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
         symptoms=_symptoms(run_dir),
     )
     images.save_samples(_grid_samples(outcome.model),
@@ -378,6 +378,13 @@ _OPERATIONAL = ("data_dir", "checkpoint_every", "keep_checkpoints")
 _BUDGET = ("steps", "epochs", "minutes")
 
 
+def _resolved_hyperparameters(run_config):
+    """Every hyperparameter the run's model was built with: the class defaults of
+    this version, then the run's own settings."""
+    defaults = get_model_class(run_config.model).default_hyperparameters()
+    return json.loads(config.canonical({**defaults, **run_config.hparams}))
+
+
 def _answers(stored, run_config, path):
     """Whether a finished run's stored result is the run `run_config` asks for.
 
@@ -391,9 +398,20 @@ def _answers(stored, run_config, path):
                           "`compare`, or another --workdir")
     saved = config.from_dict(stored["config"], source=path).to_dict()
     current = run_config.to_dict()
-    # Each hyperparameter compared by name, so the refusal names the one that differs.
-    flat = {**{f"hparams.{k}": v for k, v in saved.pop("hparams").items()}, **saved}
-    wanted = {**{f"hparams.{k}": v for k, v in current.pop("hparams").items()}, **current}
+    # Each hyperparameter compared by name, so the refusal names the one that differs:
+    # resolved against the defaults where the result records them (a default that
+    # changed since must not pass as the same run, nor an explicit default as
+    # another), as given for results written before they did.
+    given = {f"hparams.{k}": v for k, v in saved.pop("hparams").items()}
+    asked = {f"hparams.{k}": v for k, v in current.pop("hparams").items()}
+    if isinstance(stored.get("hyperparameters"), dict):
+        recorded = stored["hyperparameters"]
+        given = {f"hyperparameters.{k}": v for k, v in recorded.items()}
+        # A hyperparameter added since the run, left at its default, is taken to
+        # keep the old behaviour (the rule for adding one).
+        asked = {f"hyperparameters.{k}": v for k, v in _resolved_hyperparameters(run_config).items()
+                 if k in recorded or k in run_config.hparams}
+    flat, wanted = {**given, **saved}, {**asked, **current}
     for key in sorted(set(flat) | set(wanted)):
         if key in _OPERATIONAL or key in _BUDGET:
             continue

@@ -154,7 +154,31 @@ def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path, capsys
     # Another learning rate: the stored run does not answer it.
     assert compare.main(_tiny_ring8(workdir, "--steps=2", "--set=learning_rate=3e-4")) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "hparams.learning_rate=None, not 0.0003" in err[0] and "--workdir" in err[0]
+    assert len(err) == 1 and "hyperparameters.learning_rate=0.0002, not 0.0003" in err[0] and "--workdir" in err[0]
+    # The default given explicitly is the same run.
+    assert compare.main(_tiny_ring8(workdir, "--steps=2", "--set=learning_rate=2e-4")) == 0
+    assert os.path.getmtime(result_path) == before
+    # A run built under another default (an older version's) is not this one.
+    with open(result_path) as f:
+        stored = json.load(f)
+    assert stored["hyperparameters"]["learning_rate"] == 2e-4 and stored["config"]["hparams"].get("learning_rate") is None
+    stored["hyperparameters"]["beta_1"] = 0.9
+    with open(result_path, "w") as f:
+        json.dump(stored, f)
+    before = os.path.getmtime(result_path)
+    capsys.readouterr()
+    assert compare.main(_tiny_ring8(workdir, "--steps=2")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hyperparameters.beta_1=0.9, not 0.5" in err[0]
+    # One added since, at its default, does not make it another run.
+    stored["hyperparameters"]["beta_1"] = 0.5
+    del stored["hyperparameters"]["ema"]
+    with open(result_path, "w") as f:
+        json.dump(stored, f)
+    before = os.path.getmtime(result_path)
+    assert compare.main(_tiny_ring8(workdir, "--steps=2")) == 0
+    assert os.path.getmtime(result_path) == before
+    capsys.readouterr()
     # A smaller budget cannot be met by a run trained for more.
     assert compare.main(_tiny_ring8(workdir, "--steps=1")) == 2
     err = capsys.readouterr().err.strip().splitlines()
