@@ -305,13 +305,14 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
             return _rescore(stored, protocol, run_dir, result_path, snapshot, run_config)
         logging.info("%s: a larger budget than its stored result's; training on", run_dir)
     result = {"model": model, "group": f"{model} {setting}" if setting else model,
-              "setting": setting, "seed": seed}
+              "setting": setting, "seed": seed,
+              "hyperparameters": _resolved_hyperparameters(run_config)}
     try:
         outcome = training.train(run_config, run_dir, evaluate_fn=evaluation.scorer_for(run_config))
     except training.TrainingDiverged as e:
         logging.warning("%s: %s", _run_name(model, seed, setting), e)
         result.update(steps=e.step, **_train_time(run_dir), config=run_config.to_dict(),
-                      hyperparameters=_resolved_hyperparameters(run_config), metrics={}, stamp=None, curve=_read_curve(run_dir),
+                      metrics={}, stamp=None, curve=_read_curve(run_dir),
                       symptoms=[*_symptoms(run_dir), "diverged"])
         fileio.atomic_write_json(result_path, result, default=float)
         return result
@@ -323,7 +324,7 @@ def _train_and_score(model, seed, protocol, workdir, hparams, setting, config_fi
                         os.path.join(run_dir, f"generator{_suffix(snapshot)}.keras"))
     result.update(
         steps=outcome.steps, **_train_time(run_dir), config=run_config.to_dict(),
-        hyperparameters=_resolved_hyperparameters(run_config), metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
+        metrics=final["metrics"], stamp=final["stamp"], curve=_read_curve(run_dir),
         symptoms=_symptoms(run_dir),
     )
     images.save_samples(_grid_samples(outcome.model),
@@ -402,15 +403,17 @@ def _answers(stored, run_config, path):
     # resolved against the defaults where the result records them (a default that
     # changed since must not pass as the same run, nor an explicit default as
     # another), as given for results written before they did.
-    given = {f"hparams.{k}": v for k, v in saved.pop("hparams").items()}
-    asked = {f"hparams.{k}": v for k, v in current.pop("hparams").items()}
-    if isinstance(stored.get("hyperparameters"), dict):
-        recorded = stored["hyperparameters"]
-        given = {f"hyperparameters.{k}": v for k, v in recorded.items()}
+    given_hparams, asked_hparams = saved.pop("hparams"), current.pop("hparams")
+    recorded = stored.get("hyperparameters")
+    if isinstance(recorded, dict):
         # A hyperparameter added since the run, left at its default, is taken to
         # keep the old behaviour (the rule for adding one).
+        given = {f"hyperparameters.{k}": v for k, v in recorded.items()}
         asked = {f"hyperparameters.{k}": v for k, v in _resolved_hyperparameters(run_config).items()
-                 if k in recorded or k in run_config.hparams}
+                 if k in recorded or k in asked_hparams}
+    else:
+        given = {f"hparams.{k}": v for k, v in given_hparams.items()}
+        asked = {f"hparams.{k}": v for k, v in asked_hparams.items()}
     flat, wanted = {**given, **saved}, {**asked, **current}
     for key in sorted(set(flat) | set(wanted)):
         if key in _OPERATIONAL or key in _BUDGET:

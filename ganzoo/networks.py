@@ -142,7 +142,6 @@ class _SpectrallyNormalized:
         sigma = ops.sum(ops.matmul(v, w) * u)
         return self.kernel / sigma
 
-
     def call(self, inputs, training=False):
         outputs = self.apply_kernel(inputs, self.normalized_kernel(training))
         if self.use_bias:
