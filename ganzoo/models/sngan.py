@@ -20,10 +20,9 @@ class SNGAN(GAN):
     SAGAN/BigGAN practice for spectrally normalised GANs: at the paper's setting
     C, Adam(2e-4, 0.5, 0.999), all 5 seeds of the 2-minute ring8 benchmark
     collapsed onto the data's mean (0 of 8 modes), with this one all 5 covered
-    the 8 modes, and on
-    Fashion-MNIST this setting gave FID 312 against 493 for setting C (seed 0,
-    3 minutes on 2 cores; momentum feeds the game's rotation, Gidel et al. 2019,
-    https://arxiv.org/abs/1807.04740).
+    the 8 modes, and on Fashion-MNIST this setting gave FID 312 against 493 for
+    setting C (seed 0, 3 minutes on 2 cores; momentum feeds the game's rotation,
+    Gidel et al. 2019, https://arxiv.org/abs/1807.04740).
 
     Spectral normalisation is ganzoo's `networks.SNConv2D` / `SNDense`, as in
     the paper's eq. 12: the gradient flows through sigma(W) to the raw weights.
