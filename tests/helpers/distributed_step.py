@@ -13,6 +13,15 @@ import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+if __name__ == "__main__" and sys.argv[1] not in ("noise", "jit"):
+    # One op at a time. With ops running concurrently, TensorFlow's CPU executor
+    # gave the one-device wgan_gp step one of two other gradient penalties in
+    # 14 of 1,200 runs (2026-12-06, 2-core EPYC: 2 op threads, or 1 intra- and 8
+    # inter-op threads; CI failed on it once); 0 of 200 with Grappler off, 0 of
+    # 200 serial (tools/repeat_step.py, docs/benchmarks/repeat_step/). Serial,
+    # both runs are deterministic: the comparison tests our replica arithmetic.
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
 
 import keras
 import numpy as np
