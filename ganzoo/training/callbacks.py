@@ -57,8 +57,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     `spent` seconds come from earlier segments of a resumed run. The clock starts
     when the segment's first step is done: tracing (and compiling) the step is
-    start-up, like building the model. Time inside `paused()` (evaluations) does
-    not count. `limit=None` only counts.
+    start-up, like building the model. Time inside `paused()` (evaluations,
+    checkpoint writes) does not count. `limit=None` only counts.
     """
 
     def __init__(self, limit=None, spent=0.0):
@@ -156,13 +156,15 @@ class Checkpointer(keras.callbacks.Callback):
     """Checkpoints at each epoch end and every `every` steps (when > 0).
 
     `before_save(step)`, when given, runs just before each checkpoint is written
-    (the loop records the training time spent up to it).
+    (the loop records the training time spent up to it). With a `clock`
+    (`TimeBudget`), writing does not count as training time: a checkpoint's
+    fsync can wait many seconds on other processes' writes to the same disk.
     """
 
-    def __init__(self, workdir, every=0, keep=3, guard=None, before_save=None):
+    def __init__(self, workdir, every=0, keep=3, guard=None, before_save=None, clock=None):
         super().__init__()
         self.workdir, self.every, self.keep, self.guard = workdir, every, keep, guard
-        self.before_save = before_save
+        self.before_save, self.clock = before_save, clock
         self.last_saved = None
 
     def _save(self):
@@ -179,7 +181,8 @@ class Checkpointer(keras.callbacks.Callback):
         if step != self.last_saved:
             if self.before_save is not None:
                 self.before_save(step)
-            checkpoints.save_checkpoint(self.model, self.workdir, self.keep)
+            with self.clock.paused() if self.clock is not None else contextlib.nullcontext():
+                checkpoints.save_checkpoint(self.model, self.workdir, self.keep)
             self.last_saved = step
 
     def on_train_batch_end(self, batch, logs=None):

@@ -336,7 +336,7 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
             config.lr_decay, None if total == UNBOUNDED_STEPS else total, clock, lr_scale)]
           if config.lr_decay != "none" else []),
         ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard,
-                                      before_save=before_save),
+                                      before_save=before_save, clock=clock),
         ganzoo_callbacks.SampleGrid(
             os.path.join(workdir, "samples"), config.num_samples, config.seed, reference,
             log_dir=os.path.join(workdir, "logs"),
