@@ -1,16 +1,27 @@
 """A PyTorch peer of ganzoo's training steps, for `tools/benchmark.py --peer=torch`.
 
 The same networks (translated layer by layer from ganzoo's Keras models, so
-shapes, widths and parameter counts match) and the same algorithms (DCGAN's
+shapes, widths and parameter counts match, and started from the Keras networks'
+initial weights: `tests/test_torch_peer.py` checks both give the same outputs)
+and the same algorithms (DCGAN's
 alternating non-saturating updates; WGAN-GP's Algorithm 1 with its gradient
 penalty), written the way a PyTorch user would: eager modules, `zero_grad`,
 `backward`, `step`. PyTorch is an optional benchmark extra
 (`pip install -e ".[bench]"`), never a ganzoo dependency.
 """
 
+import sys
 import time
 
 import numpy as np
+
+# TensorFlow >= 2.20 loads with RTLD_GLOBAL, and Triton (a GPU compiler that CUDA
+# builds of torch install, imported by torch.optim through torch._dynamo) then
+# segfaults on import: tensorflow/tensorflow#124205. This CPU peer never compiles
+# a Triton kernel, so torch is told Triton is absent.
+if "triton" not in sys.modules:
+    sys.modules["triton"] = None
+
 import torch
 from torch import nn
 
@@ -80,6 +91,73 @@ def torch_peer(model):
     return nn.Sequential(*modules)
 
 
+def _nhwc_order(shape):
+    """For a flat vector of an (H, W, C) tensor: the Keras (channels-last) index
+    that each position in PyTorch's (C, H, W) order holds."""
+    return np.arange(int(np.prod(shape))).reshape(shape).transpose(2, 0, 1).ravel()
+
+
+def _reshaped_after(layers, i):
+    """The 3-D target shape of the Reshape that the Dense at `i` feeds, if any."""
+    for layer in layers[i + 1:]:
+        kind = type(layer).__name__
+        if kind == "Reshape":
+            return layer.target_shape if len(layer.target_shape) == 3 else None
+        if kind not in ("BatchNormalization", "ReLU", "LeakyReLU", "Activation", "Dropout"):
+            return None
+    return None
+
+
+def load_keras_weights(module, model):
+    """Copies Keras network `model`'s weights and batch-norm statistics into its
+    peer `module` (from `torch_peer(model)`), so both compute the same function.
+    Flat features are reordered where Keras flattens or reshapes channels-last."""
+    params = iter(m for m in module if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d,
+                                                      nn.BatchNorm1d, nn.BatchNorm2d)))
+    flat_in, order = None, None  # reorderings of the current flat features
+
+    def put(tensor, value):
+        tensor.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype="float32")))
+
+    with torch.no_grad():
+        for i, layer in enumerate(model.layers):
+            kind = type(layer).__name__
+            if kind == "Flatten":
+                flat_in = _nhwc_order(layer.input.shape[1:])
+            elif kind == "Dense":
+                target = next(params)
+                kernel = np.asarray(layer.kernel)
+                if flat_in is not None:
+                    kernel = kernel[flat_in]
+                reshaped = _reshaped_after(model.layers, i)
+                order = _nhwc_order(reshaped) if reshaped else None
+                if order is not None:
+                    kernel = kernel[:, order]
+                put(target.weight, kernel.T)
+                if layer.use_bias:
+                    bias = np.asarray(layer.bias)
+                    put(target.bias, bias if order is None else bias[order])
+                flat_in = None
+            elif kind in ("Conv2D", "Conv2DTranspose"):
+                # Keras (kh, kw, in, out) and transposed (kh, kw, out, in) both
+                # become PyTorch's (out, in, kh, kw) and (in, out, kh, kw).
+                target = next(params)
+                put(target.weight, np.asarray(layer.kernel).transpose(3, 2, 0, 1))
+                if layer.use_bias:
+                    put(target.bias, np.asarray(layer.bias))
+                order = None
+            elif kind == "BatchNormalization":
+                target = next(params)
+                for name, value in (("weight", layer.gamma), ("bias", layer.beta),
+                                    ("running_mean", layer.moving_mean),
+                                    ("running_var", layer.moving_variance)):
+                    if value is not None:
+                        value = np.asarray(value)
+                        put(getattr(target, name), value if order is None else value[order])
+            elif kind == "Reshape":
+                order = None
+
+
 def parameter_count(module):
     return sum(p.numel() for p in module.parameters())
 
@@ -93,6 +171,8 @@ def step_fn(model):
     """A PyTorch training step of ganzoo `model` (`dcgan`, `vanilla` or
     `wgan_gp`): `step(real)` with `real` a float32 tensor of one step's batch."""
     generator, discriminator = torch_peer(model.generator), torch_peer(model.discriminator)
+    load_keras_weights(generator, model.generator)  # the same initialisation
+    load_keras_weights(discriminator, model.discriminator)
     g_opt, d_opt = _adam(generator, model), _adam(discriminator, model)
     latent_dim = model.latent_dim
     bce = nn.BCEWithLogitsLoss()
