@@ -297,8 +297,10 @@ def run(quick):
     return results
 
 
-def peer_ratios(steps, warmup, trials):
-    """ganzoo / PyTorch throughput for the same networks and algorithm."""
+def peer_ratios(steps=50, warmup=10, trials=5):
+    """ganzoo / PyTorch throughput for the same networks and algorithm. Never
+    shortened by --quick: 15-step trials swung this ratio by 20% (0.86x quick,
+    1.08-1.26x full, on one machine the same evening)."""
     import torch_peer  # first: it keeps Triton out of this TensorFlow process
 
     torch = torch_peer.torch  # the optional [bench] extra
@@ -426,9 +428,7 @@ def main(argv=None):
     if not args.peer_only:
         results.update(two_d_ratios(200 if args.quick else 1000, trials))
     if args.peer or args.peer_only:
-        # Always in full: --quick's 15-step trials swung this ratio by 20% (0.86x
-        # quick, 1.08-1.26x full, on one machine the same evening).
-        results.update(peer_ratios(50, 10, 5))
+        results.update(peer_ratios())
     results["seconds"] = time.perf_counter() - started
     print(format_table(results))
     print(json.dumps(results, indent=2, sort_keys=True))
