@@ -11,6 +11,7 @@ The output layers run in float32 so mixed precision keeps stable logits.
 import math
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from ganzoo.errors import GanzooError
@@ -60,6 +61,115 @@ def _normalization(kind, name):
     raise GanzooError(f"unknown normalization {kind!r}; accepted: batch, layer, None")
 
 
+# -- small convolutions as one matmul -----------------------------------------
+#
+# On a feature map of a few pixels, TensorFlow's CPU kernel for a convolution's
+# gradient with respect to its input (Conv2DBackpropInput, which is also a
+# transposed convolution's forward pass) runs one tiny GEMM per image and
+# kernel chunk: on AVX2 it took 80% of the 8x8 WGAN-GP step, 20 ms for one
+# 64-image 4x4x64 -> 2x2x128 layer (docs/benchmarks/avx2_wgan_gp_profile.md).
+# Such a layer is a product with a dense matrix built from the kernel, of
+# about the same FLOPs, whose forward and every gradient are large matmuls.
+# Layers keep Keras's variables, so checkpoints and exports do not change.
+
+# Unroll only where the dense product costs at most this many times the
+# convolution's multiply-adds, and the matrix stays small.
+UNROLL_MAX_COST_RATIO = 4
+UNROLL_MAX_ENTRIES = 1 << 20
+
+
+def _same_padding(size, kernel, stride):
+    """(output size, padding before) of a 'same' convolution, as TensorFlow pads."""
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + kernel - size, 0) // 2
+
+
+def tap_map(height, width, kernel_size, stride):
+    """`(taps, out_h, out_w)`: `taps[p, q, k]` is 1 where kernel tap `k` links
+    input pixel `p` to output pixel `q` of a stride-`stride` 'same' convolution."""
+    kh, kw = kernel_size
+    out_h, top = _same_padding(height, kh, stride)
+    out_w, left = _same_padding(width, kw, stride)
+    taps = np.zeros((height * width, out_h * out_w, kh * kw), "float32")
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for ky in range(kh):
+                for kx in range(kw):
+                    iy, ix = oy * stride + ky - top, ox * stride + kx - left
+                    if 0 <= iy < height and 0 <= ix < width:
+                        taps[iy * width + ix, oy * out_w + ox, ky * kw + kx] = 1.0
+    return taps, out_h, out_w
+
+
+def unroll_pays(height, width, kernel_size, stride, in_channels, out_channels):
+    """Whether a 'same' convolution on a `height` x `width` map is cheaper as a
+    dense matmul (`UNROLL_MAX_COST_RATIO`, `UNROLL_MAX_ENTRIES`)."""
+    taps, out_h, out_w = tap_map(height, width, kernel_size, stride)
+    dense = height * width * out_h * out_w
+    entries = dense * in_channels * out_channels
+    return dense <= UNROLL_MAX_COST_RATIO * taps.sum() and entries <= UNROLL_MAX_ENTRIES
+
+
+def unrolled_matrix(kernel, taps):
+    """The `(H*W*C_in, H'*W'*C_out)` matrix of a convolution with `kernel`
+    `(kh, kw, C_in, C_out)`, channels-last flattening on both sides."""
+    kh, kw, c_in, c_out = kernel.shape
+    pixels_in, pixels_out = taps.shape[0], taps.shape[1]
+    matrix = ops.einsum("pqk,kio->piqo", taps, ops.reshape(kernel, (kh * kw, c_in, c_out)))
+    return ops.reshape(matrix, (pixels_in * c_in, pixels_out * c_out))
+
+
+class _SmallMapsAsMatmul:
+    """Mixin for Keras's 2-D convolution layers: where `unroll_pays` for the
+    input's shape, compute as one matmul with `unrolled_matrix`."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.taps = None
+        height, width, channels = input_shape[1], input_shape[2], input_shape[3]
+        simple = (self.padding == "same" and self.data_format == "channels_last"
+                  and self.strides[0] == self.strides[1] and set(self.dilation_rate) == {1}
+                  and getattr(self, "groups", 1) == 1 and None not in (height, width))
+        if not simple:
+            return
+        stride, filters = self.strides[0], self.filters
+        if self.transposed:  # the adjoint of a convolution from the larger map
+            height, width, channels, filters = height * stride, width * stride, filters, channels
+        if unroll_pays(height, width, self.kernel_size, stride, channels, filters):
+            self.taps = tap_map(height, width, self.kernel_size, stride)[0]
+
+    def call(self, inputs):
+        if self.taps is None:
+            return super().call(inputs)
+        _, height, width, channels = inputs.shape
+        matrix = unrolled_matrix(ops.cast(self.kernel, inputs.dtype), self.taps)
+        if self.transposed:
+            matrix = ops.transpose(matrix)
+        outputs = ops.matmul(ops.reshape(inputs, (-1, height * width * channels)), matrix)
+        out_h, out_w = self.compute_output_shape(inputs.shape)[1:3]
+        outputs = ops.reshape(outputs, (-1, out_h, out_w, self.filters))
+        if self.use_bias:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+# Named as Keras's classes on purpose: Keras names saved weights after the
+# class (`conv2d_1/vars`), so checkpoints load either way.
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Conv2D(_SmallMapsAsMatmul, layers.Conv2D):
+    """Keras's `Conv2D`, computed as one matmul on small maps (`unroll_pays`)."""
+
+    transposed = False
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Conv2DTranspose(_SmallMapsAsMatmul, layers.Conv2DTranspose):
+    """Keras's `Conv2DTranspose`, computed as one matmul on small maps: the
+    transpose of the matrix of the convolution it is the adjoint of. Keras keeps
+    its kernel as (kh, kw, filters, in_channels), that convolution's layout."""
+
+    transposed = True
+
 def _generator_inputs(latent_dim, num_classes, embedding_dim):
     z = keras.Input((latent_dim,), name="z")
     if not num_classes:
@@ -91,13 +201,13 @@ def conv_generator(
     h = layers.ReLU()(h)
     h = layers.Reshape((base_h, base_w, filters))(h)
     for level in reversed(range(doublings - 1)):
-        h = layers.Conv2DTranspose(
+        h = Conv2DTranspose(
             _filters(base_filters, level), 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=init, name=f"up{level}",
         )(h)
         h = _normalization("batch", f"up{level}_bn")(h)
         h = layers.ReLU()(h)
-    h = layers.Conv2DTranspose(
+    h = Conv2DTranspose(
         image_shape[-1], 4, strides=2, padding="same", kernel_initializer=init, name="to_image"
     )(h)
     images = layers.Activation("tanh", dtype="float32", name="images")(h)
@@ -169,10 +279,6 @@ class SNDense(_SpectrallyNormalized, layers.Dense):
         return ops.matmul(inputs, kernel)
 
 
-def _conv2d(spectral_norm, *args, **kwargs):
-    return (SNConv2D if spectral_norm else layers.Conv2D)(*args, **kwargs)
-
-
 def _dense(spectral_norm, *args, **kwargs):
     return (SNDense if spectral_norm else layers.Dense)(*args, **kwargs)
 
@@ -204,8 +310,7 @@ def conv_discriminator(
         inputs.append(labels)
         h = layers.Concatenate(name="image_and_label")([images, plane])
     for level in range(doublings):
-        h = _conv2d(
-            spectral_norm,
+        h = (SNConv2D if spectral_norm else Conv2D)(
             _filters(base_filters, level), 4, strides=2, padding="same",
             kernel_initializer=init, name=f"down{level}",
         )(h)
