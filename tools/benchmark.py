@@ -24,12 +24,19 @@ other, because shared machines are noisy. It reports:
   on 8x8 digits, batch 64. ganzoo runs as `jit_compile=auto` would choose: the
   faster of with and without XLA, both timed here. This part always runs in
   full (about 2 minutes on 2 cores), `--quick` or not.
+
+With `--isa=avx2` the chosen benchmark runs twice, each in a fresh process:
+once on the machine's own instruction sets and once capped at AVX2 (see
+`tools/isa.py`, which also checks that every cap applied), and the ratios of
+both are printed side by side. A cap that cannot be shown to apply leaves its
+figures marked as such, not claimed for AVX2.
 """
 
 import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -410,15 +417,61 @@ def format_table(results):
     return "\n".join(lines)
 
 
+def isa_comparison(argv, torch):
+    """Run this benchmark (`argv`, less --isa) natively and capped at AVX2, each
+    in a fresh process; print both tables and the side-by-side ratios."""
+    import isa as isa_caps
+
+    combined = {}
+    for isa in ("native", "avx2"):
+        evidence = isa_caps.verify(isa, torch=torch)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "results.json")
+            child = subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--json", out],
+                                   env=isa_caps.capped_env(isa), capture_output=True, text=True,
+                                   check=False)
+            if child.returncode:
+                raise RuntimeError(f"the {isa} run failed:\n{child.stderr[-3000:]}")
+            results = json.loads(Path(out).read_text())
+        print(f"== {isa} ({', '.join(f'{k}={v}' for k, v in isa_caps.CAPS[isa].items()) or 'no caps'})")
+        print(format_table(results))
+        verdict = "caps applied" if evidence["applied"] else "CAPS NOT SHOWN TO APPLY: " + "; ".join(evidence["problems"])
+        print(f"{verdict}; evidence: {json.dumps({k: v for k, v in evidence.items() if k not in ('env', 'problems')})}")
+        combined[isa] = {"results": results, "caps": evidence}
+    ratios = sorted({k for run in combined.values() for k in run["results"] if k.endswith("_vs_torch")})
+    print(f"\n{'ganzoo / PyTorch':<32}" + "".join(f"{isa:>12}" for isa in combined))
+    for key in ratios:
+        cells = []
+        for run in combined.values():
+            value = run["results"].get(key)
+            mark = "x" if run["caps"]["applied"] else "?"
+            cells.append(f"{value:>11.2f}{mark}" if value is not None else f"{'-':>12}")
+        print(f"{key:<32}" + "".join(cells))
+    if not all(run["caps"]["applied"] for run in combined.values()):
+        print("?: a cap could not be shown to apply, so that column is no AVX2 figure")
+    return combined
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (not for the PyTorch peer): under 3 minutes without it")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--peer", choices=["torch"], help="also time a PyTorch peer ([bench] extra)")
     parser.add_argument("--peer_only", action="store_true", help="only the peer comparison")
     parser.add_argument("--two_d_only", action="store_true", help="only the 2-D (ring8) step ratios")
+    parser.add_argument("--isa", choices=["native", "avx2"], default="native",
+                        help="avx2: run natively and again capped at AVX2 (tools/isa.py), side by side")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.isa == "avx2":
+        child_argv = [f"--{name}" for name in ("quick", "peer_only", "two_d_only") if getattr(args, name)]
+        child_argv += [f"--peer={args.peer}"] if args.peer else []
+        combined = isa_comparison(child_argv, torch=bool(args.peer or args.peer_only))
+        combined["seconds"] = time.perf_counter() - started
+        if args.json:
+            Path(args.json).write_text(json.dumps(combined, indent=2, sort_keys=True) + "\n")
+        return 0
     trials = 3 if args.quick else 5
     if args.peer_only or args.two_d_only:
         results = {"machine": machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
