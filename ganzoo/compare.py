@@ -383,7 +383,7 @@ def _resolved_hyperparameters(run_config):
     """Every hyperparameter the run's model was built with: the class defaults of
     this version, then the run's own settings."""
     defaults = get_model_class(run_config.model).default_hyperparameters()
-    return json.loads(config.canonical({**defaults, **run_config.hparams}))
+    return json.loads(config.canonical({**defaults, **run_config.model_hparams()}))
 
 
 def _answers(stored, run_config, path):

@@ -18,6 +18,7 @@ import typing
 from absl import flags
 
 from ganzoo import checks
+from ganzoo.data import preset_for
 from ganzoo.data.pixels import MAX_IMAGE_SIZE
 from ganzoo.distribute import PRECISIONS, STRATEGIES
 from ganzoo.errors import GanzooError, check_choice
@@ -117,6 +118,11 @@ class TrainConfig:
                                  "rollbacks allowed before training stops", resumable=True)
     on_corrupt: str = setting("skip", checks.Choice("on_corrupt", ("skip", "error")),
                               "unreadable files in a folder: dataset: skip them or stop")
+    preset: str = setting(
+        "auto", checks.Choice("preset", ("auto", "paper")),
+        "auto: start from the dataset's registered settings for the model where it has "
+        "them (digits: wgan_gp with one critic update per step); paper: from the paper's",
+        flag=True)
     hparams: dict = dataclasses.field(default_factory=dict, metadata={
         "rule": checks.Rule(lambda v: isinstance(v, dict), "a dict"), "flag": False,
         "resumable": False, "parse": None,
@@ -144,6 +150,16 @@ class TrainConfig:
         if self.steps is None and self.epochs is None:
             return 60.0 * self.DEFAULT_MINUTES
         return None
+
+    def preset_hparams(self):
+        """The dataset's registered settings for the model (`preset=auto`), or {}."""
+        if self.preset != "auto":
+            return {}
+        return {k: v for k, v in preset_for(self.dataset, self.model).items() if k not in self.hparams}
+
+    def model_hparams(self):
+        """The hyperparameters the model is built with: the preset's, then `hparams`."""
+        return {**self.preset_hparams(), **self.hparams}
 
     def validate(self):
         """Raise `GanzooError` naming the first invalid value; return self."""

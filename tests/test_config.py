@@ -125,3 +125,25 @@ def test_bad_config_files(tmp_path, content, message):
 def test_missing_config_file():
     with pytest.raises(GanzooError, match="cannot read config file 'nope.json'"):
         make_config(config_file="nope.json")
+
+
+def test_preset_auto_starts_from_the_datasets_settings_and_paper_from_the_papers():
+    from ganzoo.data import preset_for
+    from ganzoo.models import get_model_class
+
+    preset = preset_for("digits", "wgan_gp")
+    assert preset and preset["n_critic"] != get_model_class("wgan_gp").default_hyperparameters()["n_critic"]
+    assert make_config(model="wgan_gp", dataset="digits").model_hparams() == preset
+    assert make_config(model="wgan_gp", dataset="digits", preset="paper").model_hparams() == {}
+    assert make_config(model="wgan_gp", dataset="ring8").model_hparams() == {}
+    assert make_config(model="dcgan", dataset="digits").model_hparams() == {}
+    # A given hyperparameter wins over the preset's, which fills in the rest.
+    chosen = make_config(model="wgan_gp", dataset="digits", overrides=["n_critic=3"]).model_hparams()
+    assert chosen == {**preset, "n_critic": 3}
+    with pytest.raises(GanzooError, match="preset"):
+        make_config(model="wgan_gp", preset="fast")
+
+
+def test_the_papers_settings_file_is_not_changed_by_the_preset():
+    config = load_config_file(os.path.join(CONFIG_DIR, "wgan_gp_digits.json")).validate()
+    assert config.preset == "paper" and config.model_hparams() == config.hparams

@@ -45,6 +45,7 @@ from ganzoo.data.registry import (
     get_source,
     list_datasets,
     list_sources,
+    preset_for,
     register_source,
 )
 
@@ -67,5 +68,6 @@ __all__ = [
     "load",
     "load_numpy",
     "mixture_spec",
+    "preset_for",
     "register_source",
 ]

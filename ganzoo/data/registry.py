@@ -95,6 +95,7 @@ class Source:
     fallback: bool = False
     slices_shuffled: bool = False
     form: str = ""
+    presets: dict = dataclasses.field(default_factory=dict)
 
 
 def register_source(
@@ -106,6 +107,7 @@ def register_source(
     fallback=False,
     slices_shuffled=False,
     form=None,
+    presets=None,
 ):
     """Decorator that registers `function(request) -> Examples | Stream` as `name`.
 
@@ -124,6 +126,9 @@ def register_source(
             class (image folders), so ``train[90%:]`` is not one class.
         form: how users write it in the list of accepted datasets; defaults to
             ``name`` or ``name:PATH``.
+        presets: ``{model: {hyperparameter: value}}``, settings that train that
+            model well on this dataset within the default budget; a run with
+            ``preset=auto`` (the default) starts from them (see `preset_for`).
     """
     if not isinstance(name, str) or not name or ":" in name or name != name.strip():
         raise ValueError(f"source name must be a non-empty string without ':', got {name!r}")
@@ -148,6 +153,7 @@ def register_source(
             fallback=fallback,
             slices_shuffled=slices_shuffled,
             form=form or (f"{name}:PATH" if takes_path else name),
+            presets={model: dict(values) for model, values in (presets or {}).items()},
         )
         return function
 
@@ -185,6 +191,12 @@ def resolve(name):
     if source is None:
         raise unknown_dataset(name)
     return source, None
+
+
+def preset_for(dataset, model):
+    """The hyperparameters registered for `model` on `dataset` ({} if none)."""
+    source, _ = resolve(dataset)
+    return dict(source.presets.get(model, {}))
 
 
 def list_sources():

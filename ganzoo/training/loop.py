@@ -64,7 +64,7 @@ def default_workdir(config):
 def build_model(config, info, jit_compile=None):
     """Create and compile `config.model` for data described by `info`
     (with `jit_compile`, or the config's when it is true or false)."""
-    hyperparameters = {**config.hparams, "data_shape": info.shape, "seed": config.seed}
+    hyperparameters = {**config.model_hparams(), "data_shape": info.shape, "seed": config.seed}
     if get_model_class(config.model).conditional:
         if not info.num_classes:
             raise GanzooError(
@@ -234,6 +234,11 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
             data_dir=config.data_dir, image_size=config.image_size, on_corrupt=config.on_corrupt,
             num_classes=config.hparams.get("num_classes"),
         )
+        preset = config.preset_hparams()
+        if preset:
+            logging.info("preset=auto: %s's settings for %s: %s (--preset=paper for the paper's)",
+                         config.dataset, config.model,
+                         ", ".join(f"{k}={v}" for k, v in sorted(preset.items())))
         with strategy.scope():
             model = build_model(config, info, jit_compile=False if config.jit_compile == "auto" else None)
         model.check_batch_size(config.batch_size, strategy.num_replicas_in_sync)
