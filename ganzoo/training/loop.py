@@ -24,7 +24,7 @@ from ganzoo.distribute import check_precision, make_strategy, precision
 from ganzoo.errors import GanzooError
 from ganzoo.models import create_model, get_model_class
 from ganzoo.training import callbacks as ganzoo_callbacks
-from ganzoo.training import xla
+from ganzoo.training import signals, xla
 
 MIN_STEPS_PER_EPOCH = 100
 # What a run decided and spent, beside its checkpoints: the jit_compile=auto choice
@@ -199,6 +199,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
     Resumes from the newest checkpoint in `workdir` if there is one: weights,
     both optimizers, the step count and the RNG state. With `eval_every` set,
     `evaluate_fn(model) -> {"metrics", "stamp", "score"}` scores the model.
+    On SIGTERM or SIGINT, the step in flight finishes, is checkpointed, and
+    `ganzoo.errors.Interrupted` is raised (see `signals.StopOnSignal`).
     """
     config = config.validate()
     time_limit = _time_limit(config)
@@ -223,7 +225,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         raise GanzooError(f"cannot create workdir {workdir}: {e.strerror}") from None
     if not os.access(workdir, os.W_OK):
         raise GanzooError(f"workdir {workdir} is not writable; accepted: a writable directory")
-    with checkpoints.WorkdirLock(workdir), precision(config.precision):
+    with (checkpoints.WorkdirLock(workdir), precision(config.precision),
+          signals.StopOnSignal() as stop):
         _check_same_run(config, workdir)
         checkpoints.remove_stale_temporaries(workdir)
         fileio.atomic_write(os.path.join(workdir, "config.json"), config.to_json())
@@ -275,10 +278,15 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         reference = real_examples if images.draws_points(info.shape) else None
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() else 2
-        began, history, rollbacks = time.time(), {}, 0
-        while model.step < total and not clock.exhausted():
+        began, history, rollbacks, checkpointer = time.time(), {}, 0, None
+        while model.step < total and not clock.exhausted() and stop.signum is None:
             start = model.step
             guard = ganzoo_callbacks.NonFiniteGuard()
+            callbacks = _callbacks(config, workdir, total, guard, clock, state, reference,
+                                   real_examples, evaluate_fn, extra_callbacks, stop,
+                                   lr_scale=config.rollback_lr_factor**rollbacks)
+            checkpointer = next(c for c in callbacks
+                                if isinstance(c, ganzoo_callbacks.Checkpointer))
             fit = model.fit(
                 # The seeded stream is deterministic: skipping what was consumed makes a
                 # resumed run see exactly the batches an uninterrupted one would.
@@ -286,16 +294,16 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 epochs=math.ceil(total / steps_per_epoch),
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
-                callbacks=_callbacks(config, workdir, total, guard, clock, state, reference, real_examples,
-                                     evaluate_fn, extra_callbacks,
-                                     lr_scale=config.rollback_lr_factor**rollbacks),
+                callbacks=callbacks,
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
             )
             for key, values in fit.history.items():
                 history.setdefault(key, []).extend(values)
             if guard.failure is None:
-                if clock.exhausted():
+                if stop.signum is not None:
+                    logging.info("%s received: stopped at step %d", stop.name, model.step)
+                elif clock.exhausted():
                     logging.info("time budget of %g minutes spent at step %d", clock.limit / 60,
                                  model.step)
                 break
@@ -315,11 +323,16 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 "(rollback %d of %d)", key, value, step, last_good, model.step,
                 config.rollback_lr_factor, rollbacks, config.max_rollbacks,
             )
+        if stop.signum is not None:
+            if checkpointer is not None:
+                checkpointer.save()  # the epoch's end saved it already; this only makes sure
+            saved = dict(checkpoints.list_checkpoints(workdir)).get(model.step)
+            raise stop.interrupted(model.step, saved)
         return TrainResult(model, workdir, model.step, time.time() - began, resumed_from, history)
 
 
 def _callbacks(config, workdir, total, guard, clock, state, reference, real_examples, evaluate_fn,
-               extra, lr_scale=1.0):
+               extra, stop, lr_scale=1.0):
     evaluator = []
     if config.eval_every:
         evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard,
@@ -346,4 +359,5 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
         *evaluator,
         ganzoo_callbacks.MetricsLogger(workdir),
         *extra,
+        stop,  # last: a signal during any callback above still stops at this step
     ]
