@@ -21,7 +21,7 @@ from absl import logging
 from ganzoo import checkpoints, data, fileio, images
 from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, canonical, from_dict
 from ganzoo.distribute import check_precision, make_strategy, precision
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line, os_reason
 from ganzoo.models import create_model, get_model_class
 from ganzoo.training import callbacks as ganzoo_callbacks
 from ganzoo.training import signals, xla
@@ -147,13 +147,40 @@ def choose_jit_compile(config, strategy, model, batches, state):
     return use
 
 
+def _read_saved_config(path):
+    """The JSON object in a workdir's `config.json`, or None if there is none.
+
+    One that does not parse is refused, never overwritten: it may be the only
+    record of what the run's checkpoints were trained with.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        problem = f"cannot be read ({os_reason(e)})"
+    else:
+        try:
+            values = json.loads(raw)
+        except ValueError as e:  # bad UTF-8 too
+            problem = f"is not valid JSON ({first_line(e)})"
+        else:
+            if isinstance(values, dict):
+                return values
+            kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+            problem = f"holds {kind.get(type(values), 'a number')}, not a JSON object"
+    raise GanzooError(f"{path} {problem}; accepted: a config.json that `ganzoo.train` wrote (fix "
+                      "or delete the file), or another --workdir")
+
+
 def _check_same_run(config, workdir):
-    """Refuse to resume a workdir that holds a different run."""
+    """Refuse to resume a workdir that holds a different run (or a damaged config.json)."""
     path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path) or not checkpoints.list_checkpoints(workdir):
+    values = _read_saved_config(path)
+    if values is None or not checkpoints.list_checkpoints(workdir):
         return
-    with open(path) as f:
-        saved = from_dict(json.load(f), source=path).to_dict()
+    saved = from_dict(values, source=path).to_dict()
     current = config.to_dict()
     for key in sorted(current):
         if key not in RESUMABLE_CHANGES and canonical(saved.get(key)) != canonical(current[key]):
