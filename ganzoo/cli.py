@@ -26,6 +26,20 @@ def new_flags():
     return flag_values
 
 
+def given(flag_values, name):
+    """Whether `--name` was given on the command line (`--nofoo` does not count)."""
+    flag = flag_values[name]
+    return bool(flag.present) and flag.value is not False
+
+
+def refuse_together(flag_values, conflicts):
+    """Refuse, in one line, the first `(a, b, why, accepted)` of `conflicts` whose flags
+    were both given. Each pair is one where a flag would otherwise be silently ignored."""
+    for a, b, why, accepted in conflicts:
+        if given(flag_values, a) and given(flag_values, b):
+            raise GanzooError(f"--{a} and --{b} given together: {why}; accepted: {accepted}")
+
+
 def run(flag_values, body, argv=None, prog="ganzoo"):
     """Parse `argv` into `flag_values`, call `body(flag_values)`, return an exit code."""
     argv = list(sys.argv if argv is None else [prog, *argv])
