@@ -3,7 +3,8 @@
 Each command owns a `flags.FlagValues`, so commands can be called in-process
 (`main(argv)` returns the exit code) without fighting over absl's globals.
 A `GanzooError` or bad flag prints one line and exits 2; any other failure
-prints one line and exits 1. `--verbose` shows the traceback.
+prints one line and exits 1; a run stopped by a signal (`Interrupted`) prints
+one line and exits 128 + the signal's number. `--verbose` shows the traceback.
 """
 
 import sys
@@ -11,7 +12,7 @@ import traceback
 
 from absl import flags, logging
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, Interrupted
 
 
 def one_line(text):
@@ -23,6 +24,20 @@ def new_flags():
     flag_values = flags.FlagValues()
     flags.DEFINE_bool("verbose", False, "Show tracebacks and debug logs.", flag_values=flag_values)
     return flag_values
+
+
+def given(flag_values, name):
+    """Whether `--name` was given on the command line (`--nofoo` does not count)."""
+    flag = flag_values[name]
+    return bool(flag.present) and flag.value is not False
+
+
+def refuse_together(flag_values, conflicts):
+    """Refuse, in one line, the first `(a, b, why, accepted)` of `conflicts` whose flags
+    were both given. Each pair is one where a flag would otherwise be silently ignored."""
+    for a, b, why, accepted in conflicts:
+        if given(flag_values, a) and given(flag_values, b):
+            raise GanzooError(f"--{a} and --{b} given together: {why}; accepted: {accepted}")
 
 
 def run(flag_values, body, argv=None, prog="ganzoo"):
@@ -49,6 +64,9 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
             traceback.print_exc()
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
+    except Interrupted as e:  # a signal, with the work saved: say where, exit 128 + signal
+        print(one_line(e), file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -59,6 +59,18 @@ RUN_FLAGS = ("batch_size", "precision", "strategy", "data_dir", "image_size")
 PER_MODEL_FIELDS = ("batch_size", "steps_per_execution")
 # Generator updates per run when neither --steps nor --minutes is given.
 DEFAULT_STEPS = 3000
+# Config fields the comparison sets for every run from its own flags, and what they set:
+# `--set` or `--sweep` would fight the protocol every run shares (and crashed the run).
+PROTOCOL_FLAGS = {
+    "model": ("models", "the models compared"),
+    "dataset": ("dataset", "the dataset every run trains on"),
+    "steps": ("steps", "every run's budget (with --minutes)"),
+    "epochs": ("steps", "every run's budget (with --minutes)"),
+    "minutes": ("minutes", "every run's budget (with --steps)"),
+    "seed": ("seeds", "the seeds every model runs with"),
+    "eval_every": ("eval_every", "every run's curve points"),
+    "eval_samples": ("eval_samples", "every run's curve points"),
+}
 
 
 @dataclasses.dataclass
@@ -101,11 +113,19 @@ def _sweep_settings(protocol):
     return [f"{key}={value}" for value in values]
 
 
-def parse_sweep(text, models):
+def _refuse_protocol_key(key, source):
+    if key in PROTOCOL_FLAGS:
+        flag, what = PROTOCOL_FLAGS[key]
+        raise GanzooError(f"{source} conflicts with --{flag}, which sets {what}; accepted: "
+                          f"--{flag}=...")
+
+
+def parse_sweep(text, models, overrides=()):
     """`"key=v1,v2,..."` -> `(key, (v1, v2, ...))`, checked against every model.
 
-    The key is a config field or a hyperparameter every model has; each value
-    must be accepted as `--set key=value`.
+    The key is a config field or a hyperparameter every model has, not one the
+    protocol sets nor one `overrides` (`--set`) also sets; each value must be
+    accepted as `--set key=value`.
     """
     key, sep, values = text.partition("=")
     values = tuple(v.strip() for v in values.split(",") if v.strip())
@@ -113,6 +133,11 @@ def parse_sweep(text, models):
         raise GanzooError(f"bad --sweep={text!r}; accepted: key=value1,value2,... with two or more "
                           "values, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3")
     key = key.strip()
+    _refuse_protocol_key(key, f"--sweep={key}=...")
+    for item in overrides:
+        if config.parse_override(item)[0].rpartition(":")[2] == key:
+            raise GanzooError(f"--set {item} and --sweep={text} given together: each swept value "
+                              f"replaces it in every run; accepted: {key} in one of them")
     lacking = [m for m in models
                if key not in config.config_fields() and key not in config.model_hyperparameters(m)]
     if lacking:
@@ -639,6 +664,10 @@ def check_request(models, steps, seeds, overrides=(), minutes=None):
                           f"steps={steps}; accepted: several budgets in minutes alone")
     if steps is not None or minutes is None:
         checks.positive_int.check("steps", steps)
+    for item in overrides:
+        key = config.parse_override(item)[0]
+        if ":" not in key:  # MODEL:field is refused by split_overrides
+            _refuse_protocol_key(key, f"--set {item}")
     # The one place that logs what a narrowed flag file skips.
     _, hyperparameters = split_overrides(models, overrides)
     # A bad value is refused now, not when its model's first run starts hours in.
@@ -669,7 +698,7 @@ def compare(models, dataset, steps, seeds, workdir, overrides=(), eval_every=Non
     check_request(models, steps, seeds, overrides, minutes)
     minutes = budgets(minutes)
     minutes, snapshots = (minutes[-1], minutes[:-1]) if minutes else (None, ())
-    sweep = parse_sweep(sweep, models) if sweep else ()
+    sweep = parse_sweep(sweep, models, overrides) if sweep else ()
     shared = {**{k: v for k, v in config_fields.items() if v is not None},
               **split_overrides(models, overrides, skip_foreign=True)[0]}
     if snapshots and shared.get("lr_decay", "none") != "none":

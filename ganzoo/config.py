@@ -167,7 +167,8 @@ class TrainConfig:
             field.metadata["rule"].check(field.name, getattr(self, field.name))
         if self.steps is not None and self.epochs is not None:
             raise GanzooError(
-                f"both steps={self.steps} and epochs={self.epochs} given; accepted: one of them"
+                f"both steps={self.steps} and epochs={self.epochs} given; accepted: one of them "
+                "(minutes may go with either: whichever comes first)"
             )
         accepted = model_hyperparameters(self.model)
         for key in self.hparams:
@@ -334,11 +335,12 @@ def make_config(config_file=None, overrides=(), hparams=None, **explicit):
     """
     config = load_config_file(config_file) if config_file else TrainConfig()
     explicit = {k: v for k, v in explicit.items() if v is not None}
-    # An explicit budget replaces the file's, whichever form that took.
-    if explicit.get("steps") is not None:
-        explicit["epochs"] = None
-    elif explicit.get("epochs") is not None:
-        explicit["steps"] = None
+    # A budget given here (a flag or --set) replaces the file's, whichever form that
+    # took; steps and epochs both given here are refused by `validate`, never one
+    # silently dropped.
+    given = set(explicit) | {parse_override(item)[0] for item in overrides}
+    if given & {"steps", "epochs"}:
+        config = dataclasses.replace(config, steps=None, epochs=None)
     unknown = sorted(set(explicit) - set(config_fields()))
     if unknown:
         raise GanzooError(f"unknown config field {unknown[0]!r}; accepted: {', '.join(config_fields())}")

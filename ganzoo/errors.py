@@ -10,6 +10,20 @@ class GanzooError(ValueError):
     """A one-line, user-facing error about bad input or an unusable file."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run stopped cleanly on a signal (SIGTERM, SIGINT), its work saved.
+
+    The text is the one line a command prints; `exit_code` is the conventional
+    128 + the signal's number. A `KeyboardInterrupt`, so generic `except
+    Exception` handlers let it through, as they do Ctrl-C.
+    """
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
+
+
 def one_line(text):
     """`text` with control characters escaped, so an error is exactly one line."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

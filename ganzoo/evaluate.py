@@ -41,8 +41,31 @@ def make_flags():
     return fv
 
 
+SOURCES = ("model_path", "pretrained", "workdir")
+# Flags that one of the other would silently ignore: (a, b, why, accepted).
+CONFLICTS = tuple(
+    (source, "update_metadata", "only an export at --model_path has metadata to update",
+     "--update_metadata with --model_path")
+    for source in ("pretrained", "workdir")
+)
+
+
+def check_flags(fv):
+    """Refuse flags given together where one would be ignored, before any work."""
+    sources = [f"--{name}" for name in SOURCES if fv[name].value]
+    if len(sources) > 1:
+        raise GanzooError(f"{' and '.join(sources)} given together: each names the generator "
+                          "to score; accepted: exactly one of --model_path, --pretrained, --workdir")
+    cli.refuse_together(fv, CONFLICTS)
+    extractor = fv["extractor"].value
+    if fv["inception_weights"].value and extractor not in ("auto", "inception"):
+        raise GanzooError(f"--inception_weights and --extractor={extractor} given together: only "
+                          "the inception extractor uses the weights; accepted: "
+                          "--inception_weights with --extractor=inception (or auto)")
+
+
 def _open_generator(fv):
-    sources = [name for name in ("model_path", "pretrained", "workdir") if fv[name].value]
+    sources = [name for name in SOURCES if fv[name].value]
     if len(sources) != 1:
         raise GanzooError("give exactly one of --model_path, --pretrained, --workdir")
     if fv["workdir"].value:
@@ -57,7 +80,9 @@ def _open_generator(fv):
 
 
 def _run(fv):
-    # Flags first: a bad metric or sample count is refused before any TensorFlow work.
+    # Flags first: a conflict, a bad metric or sample count is refused before any
+    # TensorFlow work.
+    check_flags(fv)
     for name in fv["metrics"].value or []:
         if name not in ALL_METRICS:
             raise GanzooError(f"unknown metric {name!r}; accepted: {', '.join(ALL_METRICS)}")

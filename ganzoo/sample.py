@@ -200,22 +200,55 @@ def make_flags():
     return fv
 
 
+# Flags that one of the other would silently ignore: (a, b, why, accepted).
+CONFLICTS = (
+    ("latents", "interpolate", "given latents are drawn as they are, not interpolated",
+     "one of them"),
+    ("latents", "num", "the latents decide how many samples there are", "one of them"),
+    ("latents", "seed", "the seed only draws latents, and these are given", "one of them"),
+    ("interpolate", "num", "interpolation draws --rows x --frames samples",
+     "--num for a grid, or --interpolate with --rows and --frames"),
+    ("pretrained", "sha256", "--sha256 checks what a --model_path URL downloads",
+     "--sha256 with a --model_path URL"),
+    ("pretrained", "cache_dir", "a shipped generator is not downloaded",
+     "--cache_dir with a --model_path URL"),
+)
+
+
+def check_flags(fv):
+    """Refuse flags given together where one would be ignored, before any work."""
+    cli.refuse_together(fv, CONFLICTS)
+    for name in ("rows", "frames"):
+        if cli.given(fv, name) and not fv["interpolate"].value:
+            raise GanzooError(f"--{name} without --interpolate: it sizes interpolation strips "
+                              f"only; accepted: --{name} with --interpolate (--num for a grid)")
+
+
 def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None):
     """The generator named by exactly one of `model_path` and `pretrained`."""
     if bool(model_path) == bool(pretrained):
+        shipped = ', '.join(hub.list_pretrained()) or 'none installed'
+        if model_path:
+            raise GanzooError("--model_path and --pretrained given together: each names the "
+                              "generator; accepted: exactly one of --model_path=PATH and "
+                              f"--pretrained=NAME (pretrained: {shipped})")
         raise GanzooError("pass exactly one of --model_path=PATH and --pretrained=NAME "
-                          f"(pretrained: {', '.join(hub.list_pretrained()) or 'none installed'})")
+                          f"(pretrained: {shipped})")
     if pretrained:
         return hub.load_path(hub.pretrained_path(pretrained))
     if hub.is_url(model_path):
         return hub.load_path(hub.download(model_path, sha256, cache_dir))
-    if sha256:
-        raise GanzooError("--sha256 applies to a --model_path URL only")
+    for name, value, why in (("sha256", sha256, "it checks what a URL downloads"),
+                             ("cache_dir", cache_dir, "a local export is read where it is")):
+        if value:
+            raise GanzooError(f"--{name} and a local --model_path given together: {why}; "
+                              f"accepted: --{name} with a --model_path URL")
     return hub.load_path(model_path)
 
 
 def _run(fv):
-    # Sizes first: a bad count is refused before any TensorFlow work.
+    # Flags and sizes first: a conflict or a bad count is refused before any TensorFlow work.
+    check_flags(fv)
     if fv["interpolate"].value and not fv["latents"].value:
         _strips(fv["rows"].value, fv["frames"].value)
     elif not fv["latents"].value:

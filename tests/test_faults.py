@@ -257,3 +257,38 @@ def test_kill_9_then_truncated_newest_checkpoint_export_and_evaluate_use_the_pre
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert skipped in done.stderr and "fid" in done.stdout
+
+
+@pytest.mark.parametrize("garbage, problem", [
+    (b'{"model": "dcgan", ', "is not valid JSON"),
+    (b"", "is not valid JSON"),
+    (b"\xff\xfe{}", "is not valid JSON"),
+    (b"[1, 2]", "holds an array, not a JSON object"),
+    (b"null", "holds null, not a JSON object"),
+])
+def test_a_damaged_config_json_is_refused_and_left_as_it_was(garbage, problem, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    path = workdir / "config.json"
+    path.write_bytes(garbage)
+    argv = ["--model=dcgan", "--steps=2", "--batch_size=16", f"--workdir={workdir}",
+            "--set=jit_compile=false"]
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path} {problem}"), err
+    assert "fix or delete the file), or another --workdir" in err[0]
+    assert path.read_bytes() == garbage
+    assert checkpoints.list_checkpoints(str(workdir)) == []
+
+
+def test_a_damaged_config_json_beside_checkpoints_is_refused_too(tmp_path):
+    workdir = str(tmp_path / "run")
+    train.train(tiny_config(steps=2), workdir)
+    path = os.path.join(workdir, "config.json")
+    with open(path, "wb") as f:
+        f.write(b"{oops")
+    with pytest.raises(GanzooError, match=r"config\.json is not valid JSON \(.*\); accepted: "):
+        train.train(tiny_config(steps=4), workdir)
+    with open(path, "rb") as f:
+        assert f.read() == b"{oops"
+    assert [s for s, _ in checkpoints.list_checkpoints(workdir)] == [2]

@@ -151,6 +151,11 @@ def evaluate(generator, dataset, metric_names=None, extractor="auto", num_sample
     names = _check_metrics(metric_names or applicable, applicable, dataset)
     check_num_samples(num_samples, names)
     extractor_name = features.default_extractor_name(dataset) if extractor == "auto" else extractor
+    if inception_weights and extractor_name != "inception":
+        # Ignoring them would score with another network than the one asked for.
+        raise GanzooError(f"inception_weights given, but {dataset!r} is scored with the "
+                          f"{extractor_name} extractor (extractor={extractor}); accepted: "
+                          "inception_weights with extractor=inception")
     net = features.get_extractor(extractor_name, inception_weights)
     real_f, _, real_y = real_features(dataset, real_split, net, MAX_REAL, data_dir, image_size)
     num = num_samples or len(real_f)

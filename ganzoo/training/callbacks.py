@@ -167,7 +167,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.before_save, self.clock = before_save, clock
         self.last_saved = None
 
-    def _save(self):
+    def save(self):
+        """Checkpoint the current step, unless it diverged or is saved already."""
         if self.guard is not None and self.guard.failure is not None:
             return  # never store a diverged model over a good one
         step = self.model.step
@@ -187,10 +188,10 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every and self.model.step % self.every == 0:
-            self._save()
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._save()
+        self.save()
 
 
 class SampleGrid(keras.callbacks.Callback):

@@ -21,10 +21,10 @@ from absl import logging
 from ganzoo import checkpoints, data, fileio, images
 from ganzoo.config import RESUMABLE_CHANGES, TrainConfig, canonical, from_dict
 from ganzoo.distribute import check_precision, make_strategy, precision
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line, os_reason
 from ganzoo.models import create_model, get_model_class
 from ganzoo.training import callbacks as ganzoo_callbacks
-from ganzoo.training import xla
+from ganzoo.training import signals, xla
 
 MIN_STEPS_PER_EPOCH = 100
 # What a run decided and spent, beside its checkpoints: the jit_compile=auto choice
@@ -147,13 +147,40 @@ def choose_jit_compile(config, strategy, model, batches, state):
     return use
 
 
+def _read_saved_config(path):
+    """The JSON object in a workdir's `config.json`, or None if there is none.
+
+    One that does not parse is refused, never overwritten: it may be the only
+    record of what the run's checkpoints were trained with.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        problem = f"cannot be read ({os_reason(e)})"
+    else:
+        try:
+            values = json.loads(raw)
+        except ValueError as e:  # bad UTF-8 too
+            problem = f"is not valid JSON ({first_line(e)})"
+        else:
+            if isinstance(values, dict):
+                return values
+            kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+            problem = f"holds {kind.get(type(values), 'a number')}, not a JSON object"
+    raise GanzooError(f"{path} {problem}; accepted: a config.json that `ganzoo.train` wrote (fix "
+                      "or delete the file), or another --workdir")
+
+
 def _check_same_run(config, workdir):
-    """Refuse to resume a workdir that holds a different run."""
+    """Refuse to resume a workdir that holds a different run (or a damaged config.json)."""
     path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path) or not checkpoints.list_checkpoints(workdir):
+    values = _read_saved_config(path)
+    if values is None or not checkpoints.list_checkpoints(workdir):
         return
-    with open(path) as f:
-        saved = from_dict(json.load(f), source=path).to_dict()
+    saved = from_dict(values, source=path).to_dict()
     current = config.to_dict()
     for key in sorted(current):
         if key not in RESUMABLE_CHANGES and canonical(saved.get(key)) != canonical(current[key]):
@@ -199,6 +226,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
     Resumes from the newest checkpoint in `workdir` if there is one: weights,
     both optimizers, the step count and the RNG state. With `eval_every` set,
     `evaluate_fn(model) -> {"metrics", "stamp", "score"}` scores the model.
+    On SIGTERM or SIGINT, the step in flight finishes, is checkpointed, and
+    `ganzoo.errors.Interrupted` is raised (see `signals.StopOnSignal`).
     """
     config = config.validate()
     time_limit = _time_limit(config)
@@ -223,7 +252,8 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         raise GanzooError(f"cannot create workdir {workdir}: {e.strerror}") from None
     if not os.access(workdir, os.W_OK):
         raise GanzooError(f"workdir {workdir} is not writable; accepted: a writable directory")
-    with checkpoints.WorkdirLock(workdir), precision(config.precision):
+    with (checkpoints.WorkdirLock(workdir), precision(config.precision),
+          signals.StopOnSignal() as stop):
         _check_same_run(config, workdir)
         checkpoints.remove_stale_temporaries(workdir)
         fileio.atomic_write(os.path.join(workdir, "config.json"), config.to_json())
@@ -280,10 +310,15 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
         reference = real_examples if images.draws_points(info.shape) else None
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() else 2
-        began, history, rollbacks = time.time(), {}, 0
-        while model.step < total and not clock.exhausted():
+        began, history, rollbacks, checkpointer = time.time(), {}, 0, None
+        while model.step < total and not clock.exhausted() and stop.signum is None:
             start = model.step
             guard = ganzoo_callbacks.NonFiniteGuard()
+            callbacks = _callbacks(config, workdir, total, guard, clock, state, reference,
+                                   real_examples, evaluate_fn, extra_callbacks, stop,
+                                   lr_scale=config.rollback_lr_factor**rollbacks)
+            checkpointer = next(c for c in callbacks
+                                if isinstance(c, ganzoo_callbacks.Checkpointer))
             fit = model.fit(
                 # The seeded stream is deterministic: skipping what was consumed makes a
                 # resumed run see exactly the batches an uninterrupted one would.
@@ -291,16 +326,16 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 epochs=math.ceil(total / steps_per_epoch),
                 initial_epoch=start // steps_per_epoch,
                 steps_per_epoch=steps_per_epoch,
-                callbacks=_callbacks(config, workdir, total, guard, clock, state, reference, real_examples,
-                                     evaluate_fn, extra_callbacks,
-                                     lr_scale=config.rollback_lr_factor**rollbacks),
+                callbacks=callbacks,
                 verbose=verbose,
                 shuffle=False,  # the tf.data pipeline shuffles
             )
             for key, values in fit.history.items():
                 history.setdefault(key, []).extend(values)
             if guard.failure is None:
-                if clock.exhausted():
+                if stop.signum is not None:
+                    logging.info("%s received: stopped at step %d", stop.name, model.step)
+                elif clock.exhausted():
                     logging.info("time budget of %g minutes spent at step %d", clock.limit / 60,
                                  model.step)
                 break
@@ -320,11 +355,16 @@ def train(config: TrainConfig, workdir: str, evaluate_fn=None, extra_callbacks=(
                 "(rollback %d of %d)", key, value, step, last_good, model.step,
                 config.rollback_lr_factor, rollbacks, config.max_rollbacks,
             )
+        if stop.signum is not None:
+            if checkpointer is not None:
+                checkpointer.save()  # the epoch's end saved it already; this only makes sure
+            saved = dict(checkpoints.list_checkpoints(workdir)).get(model.step)
+            raise stop.interrupted(model.step, saved)
         return TrainResult(model, workdir, model.step, time.time() - began, resumed_from, history)
 
 
 def _callbacks(config, workdir, total, guard, clock, state, reference, real_examples, evaluate_fn,
-               extra, lr_scale=1.0):
+               extra, stop, lr_scale=1.0):
     evaluator = []
     if config.eval_every:
         evaluator = [ganzoo_callbacks.EvaluateEvery(workdir, config.eval_every, evaluate_fn, guard,
@@ -351,4 +391,5 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
         *evaluator,
         ganzoo_callbacks.MetricsLogger(workdir),
         *extra,
+        stop,  # last: a signal during any callback above still stops at this step
     ]
