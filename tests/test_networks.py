@@ -20,7 +20,7 @@ SHAPES = [
 
 
 def _pair(transposed, filters, kernel, stride):
-    kwargs = dict(strides=stride, padding="same", bias_initializer="glorot_uniform")
+    kwargs = {"strides": stride, "padding": "same", "bias_initializer": "glorot_uniform"}
     if transposed:
         return (keras.layers.Conv2DTranspose(filters, kernel, **kwargs),
                 networks.Conv2DTranspose(filters, kernel, **kwargs))
