@@ -29,7 +29,8 @@ flags.DEFINE_bool("check", False, "write nothing; exit 1 if a page differs from 
 
 def _cell(value):
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        digits = 2 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+        return f"{value:,.{digits}f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
