@@ -6,15 +6,21 @@ from setuptools import find_packages, setup
 
 with open("ganzoo/__init__.py") as f:
     version = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
-with open("README.md", encoding="utf-8") as f:
-    long_description = f.read()
+# A short description: the README links to pages of the repository.
+long_description = (
+    "A Keras 3 (TensorFlow backend) model zoo of generative adversarial networks: "
+    "vanilla GAN, DCGAN, WGAN-GP, conditional GAN, SNGAN, R3GAN and PacGAN, each a "
+    "keras.Model that model.fit trains, with techniques that compose with any of them, "
+    "metrics to compare them on the same data, pretrained generators that load offline, "
+    "and a command line that trains within a time budget and resumes after a crash."
+)
 
 setup(
     name="ganzoo",
     version=version,
     description="A Keras 3 model zoo of GANs: train, export, evaluate and compare.",
     long_description=long_description,
-    long_description_content_type="text/markdown",
+    long_description_content_type="text/plain",
     python_requires=">=3.10",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
     include_package_data=True,
