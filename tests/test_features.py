@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ganzoo import evaluation
+from ganzoo import evaluate, evaluation
 from ganzoo.errors import GanzooError
 from ganzoo.evaluation import features
 
@@ -118,6 +118,16 @@ def test_missing_or_foreign_graph_is_refused_in_one_line_saying_how_to_get_it(tm
     other.write_bytes(graph.as_graph_def().SerializeToString())
     with pytest.raises(GanzooError, match="has no ExpandDims:0 or pool_3:0 tensor"):
         features._fid_inception(str(other))
+
+
+def test_evaluate_cli_refuses_fid_inception_without_the_graph(capsys, tmp_path):
+    assert evaluate.main(["--pretrained=wgan_gp-digits", "--extractor=fid_inception"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and features.FID_GRAPH_URL in err[0], err
+    assert evaluate.main(["--pretrained=wgan_gp-digits", "--extractor=digits",
+                          f"--fid_inception_graph={tmp_path / 'g.pb'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--fid_inception_graph and --extractor=digits" in err[0], err
 
 
 def test_fid_notes_tell_paper_fids_from_others():
