@@ -21,6 +21,7 @@ setup(
     description="A Keras 3 model zoo of GANs: train, export, evaluate and compare.",
     long_description=long_description,
     long_description_content_type="text/plain",
+    license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
     include_package_data=True,
@@ -32,6 +33,8 @@ setup(
             "pretrained/*/*/*/*",
         ]
     },
+    # `ganzoo train|sample|evaluate|export|compare`: the same as `python -m ganzoo.<command>`.
+    entry_points={"console_scripts": ["ganzoo=ganzoo.__main__:main"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.3",

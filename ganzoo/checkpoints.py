@@ -8,6 +8,7 @@ checkpoint first and falls back to older ones if a file turns out unreadable.
 
 import fcntl
 import glob
+import json
 import os
 import re
 import socket
@@ -171,6 +172,23 @@ class WorkdirLock:
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._file.close()
         return False
+
+
+def read_run_config(workdir):
+    """The dict in a run's config.json, or None when it has none; a one-line error
+    when it cannot be read or is not a JSON object."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = json.load(f)
+    except (OSError, ValueError) as e:
+        raise GanzooError(f"cannot read {path}: {first_line(e)}") from None
+    if not isinstance(values, dict):
+        raise GanzooError(f"cannot read {path}: not a JSON object; accepted: a config.json "
+                          "that `ganzoo train` wrote")
+    return values
 
 
 def load_model(path):

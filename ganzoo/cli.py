@@ -26,6 +26,27 @@ def new_flags():
     return flag_values
 
 
+def define_deprecated(flag_values, old, new):
+    """`--old` as a deprecated alias of `--new`: it sets `--new`, and using it
+    prints one line saying to use `--new` instead (see `warn_deprecated`)."""
+    flags.DEFINE_alias(old, new, flag_values=flag_values)
+    flag_values[old].help = f"Deprecated: use --{new} (the same setting)."
+    flag_values[old].replaced_by = new
+
+
+def warn_deprecated(flag_values):
+    """One line on stderr per deprecated alias given; an alias given together with
+    the flag it replaces is refused (one of them would be silently dropped)."""
+    for name in flag_values:
+        new = getattr(flag_values[name], "replaced_by", None)
+        if new is None or not flag_values[name].present:
+            continue
+        if flag_values[new].present > flag_values[name].present:
+            raise GanzooError(f"--{name} and --{new} given together: --{name} is the old name "
+                              f"of --{new}; accepted: --{new} alone")
+        print(f"warning: --{name} is deprecated; use --{new} instead", file=sys.stderr)
+
+
 def given(flag_values, name):
     """Whether `--name` was given on the command line (`--nofoo` does not count)."""
     flag = flag_values[name]
@@ -58,6 +79,7 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
     verbose = flag_values["verbose"].value
     logging.set_verbosity(logging.DEBUG if verbose else logging.INFO)
     try:
+        warn_deprecated(flag_values)
         body(flag_values)
     except GanzooError as e:
         if verbose:
@@ -81,9 +103,13 @@ def run(flag_values, body, argv=None, prog="ganzoo"):
 
 
 def command(make_flags, body, prog):
-    """A command's `main(argv=None) -> exit code`: fresh flags, then `run`."""
+    """A command's `main(argv=None) -> exit code`: fresh flags, then `run`.
 
-    def main(argv=None):
+    `prog` names the command in its usage line; `ganzoo SUBCOMMAND` passes its own.
+    """
+
+    def main(argv=None, prog=prog):
         return run(make_flags(), body, argv, prog=prog)
 
+    main.make_flags = make_flags  # so tests can read every command's flags and help
     return main

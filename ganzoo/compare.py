@@ -1,6 +1,7 @@
-"""Compare variants on one dataset under one protocol: `python -m ganzoo.compare`.
+"""Compare variants on one dataset under one protocol: `ganzoo compare` (or
+`python -m ganzoo.compare`).
 
-    python -m ganzoo.compare --models=vanilla,dcgan,wgan_gp,cgan --dataset=digits \\
+    ganzoo compare --models=vanilla,dcgan,wgan_gp,cgan --dataset=digits \\
         --steps=3000 --seeds=0,1,2 --workdir=runs/compare-digits
 
 Every run gets the same data and split, the same budget of generator updates
@@ -569,6 +570,10 @@ def markdown_table(summary, columns, protocol):
                if protocol.held_out_split else "")
         lines.append(f"Each run is scored on {protocol.final_samples} samples against the "
                      f"`{protocol.real_split}` split{row}.")
+    if "fid" in columns:
+        extractor = (evaluation.features.default_extractor_name(protocol.dataset)
+                     if protocol.extractor == "auto" else protocol.extractor)
+        lines.append(evaluation.features.fid_note(extractor))
     return "\n".join(lines)
 
 
@@ -800,12 +805,15 @@ def make_flags():
                       "at equal time; with --steps, whichever comes first. Several (5,20): each "
                       "run is scored at every budget on its way to the last.", flag_values=fv)
     flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; every model runs with each.", flag_values=fv)
-    flags.DEFINE_string("workdir", None, "Where runs and results go (default runs/compare-<dataset>).",
+    flags.DEFINE_string("workdir", None, "The comparison's directory: its training runs and "
+                        "results (default runs/compare-<dataset>).",
                         flag_values=fv)
-    flags.DEFINE_integer("eval_every", None, "Steps between curve points (default steps/10; none "
-                         "with --minutes alone).",
+    flags.DEFINE_integer("eval_every", None, "Steps between evaluations during training: the "
+                         "curve points (default steps/10; none with --minutes alone).",
                          flag_values=fv)
-    flags.DEFINE_integer("eval_samples", None, "Samples per curve point.", flag_values=fv)
+    flags.DEFINE_integer("eval_samples", None, "Generated samples scored at each evaluation "
+                         "during training (a curve point); each run's final score uses as many "
+                         "as the held-out split has.", flag_values=fv)
     flags.DEFINE_string("sweep", None, "One setting to sweep, key=v1,v2,...: every model runs at each "
                         "value, e.g. --sweep=learning_rate=1e-4,4e-4,1.6e-3.", flag_values=fv)
     flags.DEFINE_string("real_split", "train", "Real split every run is scored against (FID's "
@@ -828,12 +836,13 @@ def _run(fv):
     steps, minutes = fv["steps"].value, fv["minutes"].value
     if steps is None and minutes is None:
         steps = DEFAULT_STEPS
-    check_request(fv["models"].value, steps, seeds, fv["set"].value, minutes)
+    overrides = config.renamed_overrides(fv["set"].value)
+    check_request(fv["models"].value, steps, seeds, overrides, minutes)
     dataset = fv["dataset"].value
     workdir = fv["workdir"].value or os.path.join("runs", f"compare-{dataset.replace(':', '_').replace('/', '_')}")
     fields = config.flag_values_of(fv, RUN_FLAGS)
     results = compare(fv["models"].value, dataset, steps, seeds, workdir,
-                      overrides=fv["set"].value, eval_every=fv["eval_every"].value,
+                      overrides=overrides, eval_every=fv["eval_every"].value,
                       eval_samples=fv["eval_samples"].value, minutes=minutes,
                       sweep=fv["sweep"].value, real_split=fv["real_split"].value,
                       held_out_split=fv["held_out_split"].value, **fields)

@@ -12,6 +12,7 @@ field (`batch_size=32`) or a hyperparameter of the chosen model
 
 import dataclasses
 import json
+import sys
 import types
 import typing
 
@@ -58,8 +59,9 @@ class TrainConfig:
 
     model: str = setting("wgan_gp", checks.Choice("model", list_models),
                          "a name from ganzoo.list_models()", flag=True)
-    dataset: str = setting("digits", checks.name, "digits, ring8, grid25, mnist, fashion_mnist, kmnist, "
-                           "cifar10, cifar100, folder:PATH, npz:PATH or a TFDS name", flag=True)
+    dataset: str = setting("digits", checks.name, "the dataset to train on: digits, ring8, grid25, "
+                           "mnist, fashion_mnist, kmnist, cifar10, cifar100, folder:PATH, npz:PATH "
+                           "or a TFDS name", flag=True)
     steps: int | None = setting(None, checks.positive_int.or_none(_unset),
                                 "generator updates to train for, in total (resuming included)",
                                 flag=True, resumable=True)
@@ -87,7 +89,8 @@ class TrainConfig:
                                     resumable=True)
     keep_checkpoints: int = setting(3, checks.positive_int, "how many recent checkpoints to keep",
                                     resumable=True)
-    num_samples: int = setting(64, checks.positive_int, "examples in each sample grid")
+    grid_samples: int = setting(64, checks.positive_int,
+                                "examples in each sample grid written during training")
     precision: str = setting("float32", checks.Choice("precision", PRECISIONS),
                              "float32, mixed_bfloat16 or mixed_float16", flag=True)
     strategy: str = setting("default", checks.Choice("strategy", STRATEGIES),
@@ -104,10 +107,12 @@ class TrainConfig:
                             "decay both learning rates to 0 over the run's budget (its steps, or "
                             "its minutes): none, linear or cosine")
     eval_every: int = setting(0, checks.non_negative_int,
-                              "evaluate every this many steps (0: never); keeps best.keras",
-                              resumable=True)
+                              "steps between evaluations during training (0: never); keeps "
+                              "best.keras", resumable=True)
     eval_samples: int | None = setting(None, checks.positive_int.or_none(_unset),
-                                       "samples per evaluation", resumable=True)
+                                       "generated samples scored at each evaluation during "
+                                       "training (unset: as many as the real examples)",
+                                       resumable=True)
     on_nonfinite: str = setting("stop", checks.Choice("on_nonfinite", ("stop", "rollback")),
                                 "on a NaN/Inf loss: stop, or rollback to the last checkpoint "
                                 "with lower learning rates", resumable=True)
@@ -185,6 +190,28 @@ class TrainConfig:
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=list)
+
+
+# Config keys renamed, old -> new: `--set OLD=...` still works (with a warning), and a
+# config.json written before the rename still loads. `num_samples` is now what every
+# command's `--num_samples` means: how many samples to generate or score.
+RENAMED_FIELDS = {"num_samples": "grid_samples"}
+
+
+def renamed_overrides(overrides):
+    """`--set` items with renamed keys under their new names (`MODEL:key` too), one
+    warning line on stderr for each old one: what a command calls once on its input."""
+    items = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        only, colon, name = key.strip().rpartition(":")
+        if name in RENAMED_FIELDS:
+            new = RENAMED_FIELDS[name]
+            print(f"warning: --set {name} is deprecated; use --set {new} instead",
+                  file=sys.stderr)
+            item = f"{only}{colon}{new}{sep}{text}"
+        items.append(item)
+    return items
 
 
 def _fields():
@@ -268,6 +295,7 @@ def parse_overrides(model, overrides):
     fields, hparams = {}, {}
     for item in overrides:
         key, text = parse_override(item)
+        key = RENAMED_FIELDS.get(key, key)
         if key in config_fields():
             fields[key] = parse_field(key, text)
             continue
@@ -317,6 +345,13 @@ def canonical(value):
 
 def from_dict(values, source="config"):
     allowed = config_fields() + ["hparams"]
+    # Files that older versions wrote (a run's config.json) load under the new names.
+    for old, new in RENAMED_FIELDS.items():
+        if old in values and new in values:
+            raise GanzooError(f"both {old} and {new} in {source}: {old} is the old name of "
+                              f"{new}; accepted: {new} alone")
+        if old in values:
+            values = {(new if k == old else k): v for k, v in values.items()}
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         raise GanzooError(

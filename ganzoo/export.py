@@ -1,6 +1,6 @@
-"""Export a training run's generator: the command `python -m ganzoo.export`.
+"""Export a training run's generator: `ganzoo export` (or `python -m ganzoo.export`).
 
-    python -m ganzoo.export --workdir=runs/wgan_gp-digits --out=exported/wgan_gp-digits
+    ganzoo export --workdir=runs/wgan_gp-digits --out=exported/wgan_gp-digits
     python -m ganzoo.export --checkpoint=RUN/checkpoints/ckpt-00003000.keras --out=PATH
 
 The latest checkpoint of `--workdir` (or the file `--checkpoint`) is written to
@@ -8,26 +8,14 @@ The latest checkpoint of `--workdir` (or the file `--checkpoint`) is written to
 in its metadata. An earlier export at `--out` is replaced atomically.
 """
 
-import json
 import os
 import sys
 
 from absl import flags
 
 from ganzoo import checkpoints, cli
-from ganzoo.errors import GanzooError, first_line
+from ganzoo.errors import GanzooError
 from ganzoo.savedmodel import check_replaceable, export_generator, variables_bytes
-
-
-def _read_train_config(workdir):
-    path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise GanzooError(f"cannot read {path}: {first_line(e)}") from None
 
 
 def export_workdir(out, workdir=None, checkpoint=None, metadata=None):
@@ -54,7 +42,7 @@ def export_workdir(out, workdir=None, checkpoint=None, metadata=None):
         model = checkpoints.load_model(checkpoint)
     extra = dict(metadata or {})
     if workdir is not None and "train_config" not in extra:
-        extra["train_config"] = _read_train_config(workdir)
+        extra["train_config"] = checkpoints.read_run_config(workdir)
     extra.setdefault("checkpoint", os.path.abspath(checkpoint))
     return export_generator(model, out, extra), checkpoint
 
@@ -64,11 +52,11 @@ def export_workdir(out, workdir=None, checkpoint=None, metadata=None):
 
 def make_flags():
     fv = cli.new_flags()
-    flags.DEFINE_string("workdir", None, "Training run to export (its latest checkpoint).",
-                        flag_values=fv)
+    flags.DEFINE_string("workdir", None, "A training run directory: its newest checkpoint that "
+                        "loads, and its config.json.", flag_values=fv)
     flags.DEFINE_string("checkpoint", None, "A .keras checkpoint to export instead.",
                         flag_values=fv)
-    flags.DEFINE_string("out", None, "SavedModel directory to write (replaced if it "
+    flags.DEFINE_string("out", None, "Output: the SavedModel directory to write (replaced if it "
                         "holds an earlier export).", flag_values=fv)
     return fv
 

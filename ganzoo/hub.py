@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganzoo import checkpoints
 from ganzoo.distribute import PRECISIONS, precision
 from ganzoo.errors import GanzooError, check_choice, first_line, os_reason
 from ganzoo.images import to_uint8 as _to_uint8
@@ -39,6 +40,7 @@ from ganzoo.savedmodel.format import (
     output_key,
     read_metadata,
 )
+from ganzoo.savedmodel.metadata import build_metadata
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
@@ -91,9 +93,10 @@ class Generator:
         self.conditional = bool(metadata.get("conditional")) and self.num_classes > 0
         self.class_names = tuple(metadata.get("class_names") or ())
         self._loaded = loaded  # keeps the variables alive
-        signatures = loaded.signatures
-        self._generate = signatures.get(GENERATE_SIGNATURE)
-        self._serve = signatures[SERVING_SIGNATURE]
+        if loaded is not None:
+            signatures = loaded.signatures
+            self._generate = signatures.get(GENERATE_SIGNATURE)
+            self._serve = signatures[SERVING_SIGNATURE]
 
     def __repr__(self):
         labels = f", num_classes={self.num_classes}" if self.conditional else ""
@@ -113,6 +116,24 @@ class Generator:
         num = _count("num", num)
         z = keras.random.normal((num, self.latent_dim), seed=seed)
         return np.asarray(keras.ops.convert_to_numpy(z), dtype="float32")
+
+    def label_index(self, label):
+        """The class number of `label`: a class name (`class_names`) or a number, given
+        as an int or as text (`"7"`, `"Sneaker"`); a one-line error for anything else."""
+        if not self.conditional:
+            raise GanzooError(f"model {self.name!r} is unconditional; accepted: no label")
+        if isinstance(label, str):
+            # A name first: a dataset may name its classes with other numbers' text.
+            if label in self.class_names:
+                return self.class_names.index(label)
+            try:
+                label = int(label)
+            except ValueError:
+                names = ", ".join(self.class_names) or "none"
+                raise GanzooError(f"unknown label {label!r} for {self.name!r}; accepted: a class "
+                                  f"name ({names}) or a number from 0 to "
+                                  f"{self.num_classes - 1}") from None
+        return int(self.check_labels(label, 1)[0])
 
     def check_labels(self, labels, num):
         """`labels` (one int or `num` ints) as int32 in [0, num_classes), or None."""
@@ -169,7 +190,7 @@ class Generator:
         config = {k: v for k, v in (self.metadata.get("model_config") or {}).items() if k in names}
         with precision(policy):
             network = create_model(self.model, **config).generator
-        for weight, value in zip(network.weights, self._loaded.generator_variables, strict=True):
+        for weight, value in zip(network.weights, self._weights(), strict=True):
             weight.assign(value)
 
         @tf.function(reduce_retracing=True)
@@ -196,6 +217,10 @@ class Generator:
             return np.zeros((0, *self.data_shape), "float32")
         return np.concatenate(out)
 
+    def _weights(self):
+        """The generator's variables, in the order of its network's `weights`."""
+        return self._loaded.generator_variables
+
     def _call(self, inputs):
         if self._generate is not None:
             return self._generate(**inputs)["samples"].numpy()
@@ -203,12 +228,13 @@ class Generator:
         out = self._serve(**inputs)[output_key(self.data_shape)].numpy()
         return out * 2.0 - 1.0 if self.is_image else out
 
-    def sample(self, num, seed=None, labels=None, batch_size=256):
+    def sample(self, num, labels=None, seed=None, batch_size=256):
         """`num` examples as a NumPy array in the data's scale ([-1, 1] for images).
 
+        The arguments come in the order of the trained model's `GAN.sample(num,
+        labels, seed)`. For conditional models `labels` is one int or `num` ints.
         An integer `seed` gives the same latents every call (and the same as the
-        trained model's `sample(num, seed=seed)`); `None` draws fresh ones. For
-        conditional models `labels` is one int or `num` ints.
+        trained model's `sample(num, seed=seed)`); `None` draws fresh ones.
         """
         num = _count("num", num)
         labels = self.check_labels(labels, num)
@@ -218,6 +244,36 @@ class Generator:
     def to_uint8(images):
         """Images in [-1, 1] as uint8 pixels in [0, 255]."""
         return _to_uint8(images)
+
+
+class RunGenerator(Generator):
+    """A training run's newest valid checkpoint, sampled like an export (`load_run`)."""
+
+    def __init__(self, path, gan, metadata):
+        super().__init__(path, None, metadata)
+        self._gan = gan
+
+    def _weights(self):
+        return self._gan.sampling_generator.weights
+
+    def _call(self, inputs):
+        x = self._gan.generate(inputs["z"], inputs.get("labels"))
+        return np.asarray(keras.ops.convert_to_numpy(x), "float32")
+
+
+def load_run(workdir):
+    """A `Generator` of the training run at `workdir`: its newest checkpoint that loads,
+    with the run's config.json (dataset, image size, data directory) in `metadata`
+    under `train_config`, as an export of it would have."""
+    if not os.path.isdir(workdir):
+        raise GanzooError(f"no such workdir: {workdir}; accepted: a run directory that "
+                          "`ganzoo train` wrote")
+    gan, checkpoint = checkpoints.load_latest(workdir)
+    train_config = checkpoints.read_run_config(workdir)
+    name = os.path.basename(os.path.normpath(os.path.abspath(workdir)))
+    metadata = build_metadata(gan, {"name": name, "train_config": train_config,
+                                    "checkpoint": os.path.abspath(checkpoint)})
+    return RunGenerator(os.path.abspath(workdir), gan, metadata)
 
 
 def _count(name, value, minimum=0):

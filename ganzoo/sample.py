@@ -1,11 +1,16 @@
-"""Sample from an exported generator: `python -m ganzoo.sample`.
+"""Sample from a generator: `ganzoo sample` (or `python -m ganzoo.sample`).
 
-    python -m ganzoo.sample --pretrained=wgan_gp-digits --num=64 --out=grid.png
+    ganzoo sample --workdir=runs/wgan_gp-digits --out=g.png
+    python -m ganzoo.sample --pretrained=wgan_gp-digits --num_samples=64 --out=grid.png
     python -m ganzoo.sample --model_path=exported/cgan-digits --label=7 --out=sevens.png
+    python -m ganzoo.sample --pretrained=cgan-fashion_mnist --label=Sneaker --out=s.png
     python -m ganzoo.sample --pretrained=dcgan-digits --interpolate --out=strip.png
     python -m ganzoo.sample --model_path=https://host/run.tar.gz --sha256=HEX --npz=x.npz
 
-A grid PNG goes to `--out` (2-D data: a scatter plot over the dataset's points).
+The generator is a training run (`--workdir`: its newest checkpoint that loads),
+an export (`--model_path`) or a shipped one (`--pretrained`). A grid PNG goes to
+`--out` (2-D data: a scatter plot over the dataset's points). `--label` is a
+class name or number.
 Conditional models without `--label` get one row per class, and the columns
 share their latents. `--interpolate` writes `--rows` rows of `--frames` frames,
 each row a spherical interpolation (slerp, which keeps the latents at the norm
@@ -25,7 +30,7 @@ from ganzoo import checks, cli, data, hub, images
 from ganzoo.data import pixels
 from ganzoo.errors import GanzooError, first_line, os_reason
 
-MAX_NUM = 10_000  # samples one command draws: --num, --rows x --frames, latents
+MAX_NUM = 10_000  # samples one command draws: --num_samples, --rows x --frames, latents
 
 
 def grid_samples(generator, num=64, seed=0, label=None):
@@ -130,7 +135,7 @@ def check_fits(generator, num):
         raise GanzooError(
             f"{num} samples of shape {generator.data_shape} need about {needed / 2**30:.1f} GiB, "
             f"more than the {available / 2**30:.1f} GiB of memory available; accepted: fewer "
-            "samples (--num, --rows x --frames, or fewer latents)"
+            "samples (--num_samples, --rows x --frames, or fewer latents)"
         )
 
 
@@ -139,8 +144,9 @@ def reference_points(generator, max_examples=2000):
     dataset = generator.metadata.get("dataset")
     if not images.draws_points(generator.data_shape) or not dataset:
         return None
+    data_dir = (generator.metadata.get("train_config") or {}).get("data_dir")
     try:
-        return data.load_numpy(dataset, "test", max_examples=max_examples)[0]
+        return data.load_numpy(dataset, "test", data_dir=data_dir, max_examples=max_examples)[0]
     except (GanzooError, OSError):
         return None
 
@@ -172,8 +178,11 @@ def save_npz(path, x, z, labels=None):
 
 def make_flags():
     fv = cli.new_flags()
+    flags.DEFINE_string("workdir", None, "A training run directory: its newest checkpoint that "
+                        "loads, and the dataset and data directory in its config.json.",
+                        flag_values=fv)
     flags.DEFINE_string("model_path", None, "An exported generator: a directory from "
-                        "`ganzoo.export`, or the URL of a .zip/.tar.gz of one (with --sha256).",
+                        "`ganzoo export`, or the URL of a .zip/.tar.gz of one (with --sha256).",
                         flag_values=fv)
     flags.DEFINE_string("pretrained", None, "A shipped pretrained generator, e.g. "
                         "wgan_gp-digits.", flag_values=fv)
@@ -181,11 +190,13 @@ def make_flags():
                         flag_values=fv)
     flags.DEFINE_string("cache_dir", None, "Where --model_path URLs are downloaded to "
                         "(default ~/.keras).", flag_values=fv)
-    flags.DEFINE_integer("num", 64, "Examples to sample (not with --interpolate).",
-                         flag_values=fv)
-    flags.DEFINE_string("out", "samples.png", "The PNG to write.", flag_values=fv)
-    flags.DEFINE_integer("label", None, "Class label for every sample (conditional models).",
-                         flag_values=fv)
+    flags.DEFINE_integer("num_samples", 64, "Number of generated samples to draw (not with "
+                         "--interpolate).", flag_values=fv)
+    cli.define_deprecated(fv, "num", "num_samples")
+    flags.DEFINE_string("out", "samples.png", "Output: the PNG file to write (a grid of images, "
+                        "or a scatter plot of 2-D points).", flag_values=fv)
+    flags.DEFINE_string("label", None, "Class of every sample (conditional models): a class "
+                        "name such as Sneaker, or a number.", flag_values=fv)
     flags.DEFINE_bool("interpolate", False, "Write latent interpolation strips instead.",
                       flag_values=fv)
     flags.DEFINE_integer("rows", 8, "Interpolation strips (with --interpolate).", flag_values=fv)
@@ -194,7 +205,7 @@ def make_flags():
                         "or an .npz with 'z'.", flag_values=fv)
     flags.DEFINE_string("npz", None, "Also save the raw samples (x), latents (z) and labels "
                         "(y) here.", flag_values=fv)
-    flags.DEFINE_integer("seed", 0, "Seed of the latents.", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the randomness: the latents drawn.", flag_values=fv)
     flags.DEFINE_string("precision", "float32", "float32, mixed_bfloat16 or mixed_float16: the "
                         "dtype policy the generator computes in.", flag_values=fv)
     return fv
@@ -204,13 +215,17 @@ def make_flags():
 CONFLICTS = (
     ("latents", "interpolate", "given latents are drawn as they are, not interpolated",
      "one of them"),
-    ("latents", "num", "the latents decide how many samples there are", "one of them"),
+    ("latents", "num_samples", "the latents decide how many samples there are", "one of them"),
     ("latents", "seed", "the seed only draws latents, and these are given", "one of them"),
-    ("interpolate", "num", "interpolation draws --rows x --frames samples",
-     "--num for a grid, or --interpolate with --rows and --frames"),
+    ("interpolate", "num_samples", "interpolation draws --rows x --frames samples",
+     "--num_samples for a grid, or --interpolate with --rows and --frames"),
     ("pretrained", "sha256", "--sha256 checks what a --model_path URL downloads",
      "--sha256 with a --model_path URL"),
     ("pretrained", "cache_dir", "a shipped generator is not downloaded",
+     "--cache_dir with a --model_path URL"),
+    ("workdir", "sha256", "--sha256 checks what a --model_path URL downloads",
+     "--sha256 with a --model_path URL"),
+    ("workdir", "cache_dir", "a training run is read where it is",
      "--cache_dir with a --model_path URL"),
 )
 
@@ -221,21 +236,31 @@ def check_flags(fv):
     for name in ("rows", "frames"):
         if cli.given(fv, name) and not fv["interpolate"].value:
             raise GanzooError(f"--{name} without --interpolate: it sizes interpolation strips "
-                              f"only; accepted: --{name} with --interpolate (--num for a grid)")
+                              f"only; accepted: --{name} with --interpolate (--num_samples for a grid)")
 
 
-def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None):
-    """The generator named by exactly one of `model_path` and `pretrained`."""
-    if bool(model_path) == bool(pretrained):
+SOURCES = ("workdir", "model_path", "pretrained")
+
+
+def open_generator(model_path=None, pretrained=None, sha256=None, cache_dir=None, workdir=None):
+    """The generator named by exactly one of `workdir`, `model_path` and `pretrained`."""
+    given = [f"--{name}" for name, value in zip(SOURCES, (workdir, model_path, pretrained))
+             if value]
+    if len(given) != 1:
         shipped = ', '.join(hub.list_pretrained()) or 'none installed'
-        if model_path:
-            raise GanzooError("--model_path and --pretrained given together: each names the "
-                              "generator; accepted: exactly one of --model_path=PATH and "
-                              f"--pretrained=NAME (pretrained: {shipped})")
-        raise GanzooError("pass exactly one of --model_path=PATH and --pretrained=NAME "
-                          f"(pretrained: {shipped})")
-    if pretrained:
-        return hub.load_path(hub.pretrained_path(pretrained))
+        one = f"exactly one of --workdir=RUN, --model_path=PATH and --pretrained=NAME " \
+              f"(pretrained: {shipped})"
+        if given:
+            raise GanzooError(f"{' and '.join(given)} given together: each names the generator; "
+                              f"accepted: {one}")
+        raise GanzooError(f"pass {one}")
+    if workdir or pretrained:
+        for name, value, why in (("sha256", sha256, "it checks what a --model_path URL downloads"),
+                                 ("cache_dir", cache_dir, "only --model_path URLs are downloaded")):
+            if value:
+                raise GanzooError(f"{given[0]} and --{name} given together: {why}; accepted: "
+                                  f"--{name} with a --model_path URL")
+        return hub.load_run(workdir) if workdir else hub.load_path(hub.pretrained_path(pretrained))
     if hub.is_url(model_path):
         return hub.load_path(hub.download(model_path, sha256, cache_dir))
     for name, value, why in (("sha256", sha256, "it checks what a URL downloads"),
@@ -252,10 +277,13 @@ def _run(fv):
     if fv["interpolate"].value and not fv["latents"].value:
         _strips(fv["rows"].value, fv["frames"].value)
     elif not fv["latents"].value:
-        _count("num", fv["num"].value, 1)
+        _count("num_samples", fv["num_samples"].value, 1)
     generator = open_generator(fv["model_path"].value, fv["pretrained"].value, fv["sha256"].value,
-                               fv["cache_dir"].value).at_precision(fv["precision"].value)
+                               fv["cache_dir"].value, fv["workdir"].value
+                               ).at_precision(fv["precision"].value)
     label, seed = fv["label"].value, fv["seed"].value
+    if label is not None:
+        label = generator.label_index(label)
     if fv["latents"].value:
         x, labels, z, columns = from_latents(generator, fv["latents"].value, label)
     elif fv["interpolate"].value:
@@ -263,8 +291,8 @@ def _run(fv):
         x, labels, z, columns = interpolation(generator, fv["rows"].value, fv["frames"].value,
                                               seed, label)
     else:
-        check_fits(generator, fv["num"].value)
-        x, labels, z, columns = grid_samples(generator, fv["num"].value, seed, label)
+        check_fits(generator, fv["num_samples"].value)
+        x, labels, z, columns = grid_samples(generator, fv["num_samples"].value, seed, label)
     if fv["npz"].value:
         save_npz(fv["npz"].value, x, z, labels)
     out = write_png(generator, x, fv["out"].value, columns)

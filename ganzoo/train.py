@@ -1,4 +1,4 @@
-"""Train a ganzoo model: `python -m ganzoo.train --model=wgan_gp`.
+"""Train a ganzoo model: `ganzoo train --model=wgan_gp` (or `python -m ganzoo.train`).
 
 `main` only parses flags into a `TrainConfig` and calls `train(config,
 workdir)`, which composes training with evaluation (for `eval_every`).
@@ -27,7 +27,8 @@ def train(config, workdir, **kwargs):
 def make_flags():
     fv = cli.new_flags()
     config.define_flags(fv)
-    flags.DEFINE_string("workdir", None, "Run directory (default runs/<model>-<dataset>).", flag_values=fv)
+    flags.DEFINE_string("workdir", None, "The training run directory to write, or to resume "
+                        "(default runs/<model>-<dataset>).", flag_values=fv)
     flags.DEFINE_string("config", None, "A JSON config file, e.g. configs/wgan_gp_digits.json.",
                         flag_values=fv)
     flags.DEFINE_multi_string("set", [], "key=value override of a config field or model "
@@ -36,7 +37,8 @@ def make_flags():
 
 
 def config_from_flags(fv):
-    return config.make_config(config_file=fv["config"].value, overrides=fv["set"].value,
+    return config.make_config(config_file=fv["config"].value,
+                              overrides=config.renamed_overrides(fv["set"].value),
                               **config.flag_values_of(fv))
 
 

@@ -35,9 +35,11 @@ CONFLICTS = [
     # sample: what to draw, and where the generator comes from.
     (sample, ["--pretrained=dcgan-digits", "--latents=z.npy", "--interpolate"],
      ("--latents", "--interpolate")),
-    (sample, ["--pretrained=dcgan-digits", "--latents=z.npy", "--num=9"], ("--latents", "--num")),
+    (sample, ["--pretrained=dcgan-digits", "--latents=z.npy", "--num_samples=9"],
+     ("--latents", "--num_samples")),
     (sample, ["--pretrained=dcgan-digits", "--latents=z.npy", "--seed=3"], ("--latents", "--seed")),
-    (sample, ["--pretrained=dcgan-digits", "--interpolate", "--num=9"], ("--interpolate", "--num")),
+    (sample, ["--pretrained=dcgan-digits", "--interpolate", "--num_samples=9"],
+     ("--interpolate", "--num_samples")),
     (sample, ["--pretrained=dcgan-digits", "--rows=3"], ("--rows", "--interpolate")),
     (sample, ["--pretrained=dcgan-digits", "--frames=3"], ("--frames", "--interpolate")),
     (sample, ["--pretrained=dcgan-digits", "--sha256=ab"], ("--pretrained", "--sha256")),
@@ -45,6 +47,9 @@ CONFLICTS = [
     (sample, ["--model_path=EXPORT", "--pretrained=dcgan-digits"], ("--model_path", "--pretrained")),
     (sample, ["--model_path=EXPORT", "--sha256=ab"], ("--sha256", "--model_path")),
     (sample, ["--model_path=EXPORT", "--cache_dir=C"], ("--cache_dir", "--model_path")),
+    (sample, ["--workdir=RUN", "--sha256=ab"], ("--workdir", "--sha256")),
+    (sample, ["--workdir=RUN", "--cache_dir=C"], ("--workdir", "--cache_dir")),
+    (sample, ["--workdir=RUN", "--pretrained=dcgan-digits"], ("--workdir", "--pretrained")),
     # compare: the protocol's own flags decide what --set and --sweep would fight over
     # (these crashed with a TypeError once the first run started).
     (compare, [*COMPARE, "--set=steps=5"], ("--set steps=5", "--steps")),

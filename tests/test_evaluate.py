@@ -22,12 +22,12 @@ def private_cache(tmp_path, monkeypatch):
 class Noise:
     conditional = False
 
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         return np.random.default_rng(seed).uniform(-1, 1, (num, 8, 8, 1)).astype("float32")
 
 
 class OneClass(evaluation.RealSampler):
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         threes = self.x[self.y == 3]
         self.last_labels = None
         return threes[np.random.default_rng(seed).integers(0, len(threes), num)]
@@ -78,7 +78,7 @@ def test_conditional_metrics_use_requested_labels():
         def __init__(self):
             self.x, self.y, _ = data.load_numpy("digits", "test")
 
-        def sample(self, num, seed=None, labels=None):
+        def sample(self, num, labels=None, seed=None):
             by_class = [self.x[self.y == label] for label in range(10)]
             return np.stack([by_class[label][i % len(by_class[label])] for i, label in enumerate(labels)])
 
@@ -102,7 +102,7 @@ def test_classifier_path_extractor_keras_and_saved_model(tmp_path):
 
 
 def test_bad_extractor_names():
-    with pytest.raises(GanzooError, match="unknown extractor 'vgg'; accepted: inception, digits"):
+    with pytest.raises(GanzooError, match="unknown extractor 'vgg'; accepted: inception, fid_inception, digits"):
         features.get_extractor("vgg")
     with pytest.raises(GanzooError, match="no classifier at /nope.keras"):
         features.get_extractor("classifier:/nope.keras")
@@ -127,7 +127,7 @@ def test_mode_metrics_for_points():
     class Centers:
         conditional = False
 
-        def sample(self, num, seed=None, labels=None):
+        def sample(self, num, labels=None, seed=None):
             centers, _ = data.mixture_spec("ring8")
             return centers[np.arange(num) % 4]  # half the modes, exactly on centre
 

@@ -392,14 +392,16 @@ BAD_SAMPLE_INPUT = [
     (["--model_path={url}", "--cache_dir={root}/cache"], "error: loading file://"),
     (["--pretrained=stylegan-faces"],
      "error: unknown pretrained model 'stylegan-faces'; accepted: " + ", ".join(PRETRAINED)),
-    ([], "error: pass exactly one of --model_path=PATH and --pretrained=NAME"),
-    (["--model_path={wgan_gp}", "--num=0"], "error: bad num=0; accepted: an integer from 1 to 10000"),
-    (["--model_path={wgan_gp}", "--num=100000000"], ("error: bad num=100000000; accepted: an integer "
-     "from 1 to 10000")),
+    ([], ("error: pass exactly one of --workdir=RUN, --model_path=PATH and "
+          "--pretrained=NAME")),
+    (["--model_path={wgan_gp}", "--num_samples=0"],
+     "error: bad num_samples=0; accepted: an integer from 1 to 10000"),
+    (["--model_path={wgan_gp}", "--num_samples=100000000"],
+     "error: bad num_samples=100000000; accepted: an integer from 1 to 10000"),
     (["--model_path={wgan_gp}", "--interpolate", "--rows=1000", "--frames=1000"],
      "error: bad rows=1000 x frames=1000: 1000000 samples; accepted: at most 10000"),
     (["--model_path={wgan_gp}", "--interpolate", "--frames=1"], "error: bad frames=1"),
-    (["--model_path={wgan_gp}", "--num=abc"], "error: flag --num=abc"),
+    (["--model_path={wgan_gp}", "--num_samples=abc"], "error: flag --num_samples=abc"),
 ]
 
 
@@ -576,8 +578,8 @@ def test_workdir_export_metadata_round_trip(tmp_path, capsys):
 def test_sample_cli_writes_grids_strips_and_npz(exports, tmp_path, capsys):
     cgan = exports["cgan"][1]
     png, npz = str(tmp_path / "grid.png"), str(tmp_path / "x.npz")
-    code, out, err = run_cli(sample.main, [f"--model_path={cgan}", "--num=20", f"--out={png}",
-                                           f"--npz={npz}"], capsys)
+    code, out, err = run_cli(sample.main, [f"--model_path={cgan}", "--num_samples=20",
+                                           f"--out={png}", f"--npz={npz}"], capsys)
     assert code == 0, err
     assert out.startswith(f"wrote 20 samples of cgan-digits to {png}")
     grid = tf.io.decode_png(tf.io.read_file(png)).numpy()
@@ -599,7 +601,7 @@ def test_sample_cli_writes_grids_strips_and_npz(exports, tmp_path, capsys):
     image = tf.io.decode_png(tf.io.read_file(strip)).numpy()
     assert ((image.shape[0] - 1) // cell, (image.shape[1] - 1) // cell) == (3, 9)
     points = str(tmp_path / "points.png")
-    assert sample.main([f"--model_path={exports['vanilla-points'][1]}", "--num=50",
+    assert sample.main([f"--model_path={exports['vanilla-points'][1]}", "--num_samples=50",
                         f"--out={points}"]) == 0
     assert tf.io.decode_png(tf.io.read_file(points)).shape[-1] == 3
 

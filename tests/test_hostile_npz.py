@@ -85,7 +85,7 @@ def test_train_on_any_npz_trains_or_refuses_in_one_line(case, tmp_path):
             for k, v in tiny_hparams(model).items()]
     command = [sys.executable, "-m", "ganzoo.train", f"--model={model}", f"--dataset=npz:{path}",
                "--steps=2", "--batch_size=4", f"--workdir={path}.run", "--set=steps_per_epoch=2",
-               "--set=num_samples=4", "--set=jit_compile=false", *sets]
+               "--set=grid_samples=4", "--set=jit_compile=false", *sets]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
                           check=False, preexec_fn=_cap_memory, env=env)

@@ -123,7 +123,7 @@ def test_train_cli_refuses_exactly_the_invalid_input(case, no_training, capsys, 
 @settings(max_examples=150, deadline=None)
 @given(values=st.dictionaries(
     st.sampled_from(["steps", "epochs", "batch_size", "seed", "keep_checkpoints", "eval_every",
-                     "checkpoint_every", "num_samples", "precision", "strategy", "on_nonfinite",
+                     "checkpoint_every", "grid_samples", "precision", "strategy", "on_nonfinite",
                      "rollback_lr_factor", "max_rollbacks", "jit_compile"]),
     st.one_of(st.integers(-5, 50), st.floats(-2, 2), st.booleans(), st.none(), JUNK), max_size=5))
 def test_config_validate_never_crashes_and_rejects_with_a_named_value(values):

@@ -109,7 +109,7 @@ def test_points_dataset_writes_a_scatter_plot(tmp_path):
 
 
 def test_cgan_grid_has_a_row_per_class(tmp_path):
-    result = train.train(tiny_config(model="cgan", num_samples=20), str(tmp_path / "c"))
+    result = train.train(tiny_config(model="cgan", grid_samples=20), str(tmp_path / "c"))
     png = tf.io.decode_png(tf.io.read_file(os.path.join(result.workdir, "samples", "step_00000006.png")))
     cell = 32 + 1  # 8x8 digits upscaled 4x, plus padding
     assert (png.shape[0] - 1) // cell == 10 and (png.shape[1] - 1) // cell == 2

@@ -75,7 +75,7 @@ class StoredSamples:
     def __init__(self, x):
         self.x = x
 
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         return self.x[:num]
 
 

@@ -29,7 +29,7 @@ class Noise:
     def __init__(self, shape):
         self.shape = shape
 
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         return np.random.default_rng(seed).uniform(-1, 1, (num, *self.shape)).astype("float32")
 
 
@@ -38,7 +38,7 @@ class OneClass(evaluation.RealSampler):
         super().__init__(dataset, split)
         self.x, self.y = self.x[self.y == label], self.y[self.y == label]
 
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         index = np.random.default_rng(seed).integers(0, len(self.x), num)
         self.last_labels = self.y[index]
         return self.x[index]

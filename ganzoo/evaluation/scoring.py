@@ -86,7 +86,7 @@ class RealSampler:
         self.num_classes = info.num_classes
         self.conditional = False
 
-    def sample(self, num, seed=None, labels=None):
+    def sample(self, num, labels=None, seed=None):
         if num > len(self.x):
             raise GanzooError(f"asked for {num} real examples; the split has {len(self.x)}")
         index = np.random.default_rng(seed).permutation(len(self.x))[:num]
@@ -116,23 +116,27 @@ def real_features(dataset, split, extractor, max_examples, data_dir=None, image_
 
 
 def evaluate(generator, dataset, metric_names=None, extractor="auto", num_samples=None,
-             real_split="train", seed=0, data_dir=None, image_size=None, inception_weights=None):
+             real_split="train", seed=0, data_dir=None, image_size=None, inception_weights=None,
+             fid_inception_graph=None):
     """Score `generator` on `dataset`; returns `{"metrics": {...}, "stamp": {...}}`.
 
     Args:
-        generator: anything with `.sample(n, seed=..., labels=...)` returning
+        generator: anything with `.sample(n, labels=..., seed=...)` returning
             examples in ganzoo's data scale (a ganzoo model or `ganzoo.load`).
         dataset: a name `ganzoo.data.load` accepts; its `real_split` is the reference.
         metric_names: any of fid, kid, is, pr, dc, acc, intra_fid (images) or
             modes (2-D mixtures); `None` picks every metric that applies.
         extractor: `auto` (the dataset's shipped classifier, else inception),
-            `inception`, `digits` or `classifier:PATH`.
+            `inception`, `fid_inception` (FIDs comparable with papers; needs
+            `fid_inception_graph` or `$GANZOO_FID_INCEPTION_GRAPH`), `digits`,
+            `fashion_mnist` or `classifier:PATH`.
         num_samples: generated samples; default as many as real examples
             (at most 10,000), or 2,500 for 2-D mixtures.
     """
     started = time.time()
     _, info = data.load(dataset, real_split, data_dir=data_dir, image_size=image_size, shuffle=False)
-    stamp = {"dataset": dataset, "real_split": real_split, "seed": seed, "ganzoo": __version__}
+    stamp = {"dataset": dataset, "real_split": real_split, "seed": seed, "ganzoo": __version__,
+             **({"image_size": image_size} if image_size else {})}
     if info.kind == "points":
         _check_metrics(metric_names or POINT_METRICS, POINT_METRICS, dataset)
         if dataset not in ("ring8", "grid25"):
@@ -156,7 +160,11 @@ def evaluate(generator, dataset, metric_names=None, extractor="auto", num_sample
         raise GanzooError(f"inception_weights given, but {dataset!r} is scored with the "
                           f"{extractor_name} extractor (extractor={extractor}); accepted: "
                           "inception_weights with extractor=inception")
-    net = features.get_extractor(extractor_name, inception_weights)
+    if fid_inception_graph and extractor_name != "fid_inception":
+        raise GanzooError(f"fid_inception_graph given, but {dataset!r} is scored with the "
+                          f"{extractor_name} extractor (extractor={extractor}); accepted: "
+                          "fid_inception_graph with extractor=fid_inception")
+    net = features.get_extractor(extractor_name, inception_weights, fid_inception_graph)
     real_f, _, real_y = real_features(dataset, real_split, net, MAX_REAL, data_dir, image_size)
     num = num_samples or len(real_f)
     samples, labels = generate(generator, num, seed)
@@ -203,11 +211,15 @@ def _check_metrics(names, accepted, dataset):
 
 
 def format_table(result):
-    """A two-column text table of the metrics, then the stamp."""
+    """A two-column text table of the metrics, then the stamp, then (for an FID) what
+    its extractor makes it comparable with."""
     rows = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in result["metrics"].items()]
     rows += [("--", "--")] + [(k, str(v)) for k, v in result["stamp"].items()]
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    table = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    if "fid" in result["metrics"]:
+        table += "\n\n" + features.fid_note(result["stamp"].get("extractor"))
+    return table
 
 
 def score(values):

@@ -10,6 +10,7 @@ from ganzoo.metrics.fid import (
     StatisticsAccumulator,
     feature_statistics,
     fid_from_features,
+    fid_note,
     frechet_distance,
 )
 from ganzoo.metrics.inception import inception_score
@@ -37,6 +38,7 @@ __all__ = [
     "density_coverage",
     "feature_statistics",
     "fid_from_features",
+    "fid_note",
     "frechet_distance",
     "grid_centers",
     "inception_score",

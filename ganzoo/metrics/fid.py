@@ -23,6 +23,20 @@ _BLOCK_ROWS = 2048
 _PSD_TOLERANCE = 1e-4
 
 
+def fid_note(extractor):
+    """One sentence on what an FID computed in `extractor`'s features (the name
+    ganzoo's evaluation stamps) can be compared with."""
+    if extractor == "fid_inception":
+        return ("FID from the 2015 Inception graph's pool_3 (fid_inception), as TTUR, TF-GAN "
+                "and pytorch-fid compute it: comparable with papers' FIDs at equal sample "
+                "counts and reference images.")
+    if extractor == "inception":
+        return ("FID from keras.applications InceptionV3 with bilinear resizing (inception): "
+                "not a paper FID; --extractor=fid_inception gives FIDs comparable with papers.")
+    return (f"FID in the features of the {extractor} extractor: comparable only with FIDs from "
+            "the same extractor, not with papers' (those use fid_inception).")
+
+
 def _mean_and_scatter(features):
     """Returns (mean, scatter matrix sum (x - mean)(x - mean)^T) in float64.
 

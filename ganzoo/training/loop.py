@@ -383,7 +383,7 @@ def _callbacks(config, workdir, total, guard, clock, state, reference, real_exam
         ganzoo_callbacks.Checkpointer(workdir, config.checkpoint_every, config.keep_checkpoints, guard,
                                       before_save=before_save, clock=clock),
         ganzoo_callbacks.SampleGrid(
-            os.path.join(workdir, "samples"), config.num_samples, config.seed, reference,
+            os.path.join(workdir, "samples"), config.grid_samples, config.seed, reference,
             log_dir=os.path.join(workdir, "logs"),
         ),
         ganzoo_callbacks.InstabilityMonitor(real_examples, seed=config.seed,
