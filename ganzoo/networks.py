@@ -115,6 +115,7 @@ def unrolled_matrix(kernel, taps):
     `(kh, kw, C_in, C_out)`, channels-last flattening on both sides."""
     kh, kw, c_in, c_out = kernel.shape
     pixels_in, pixels_out = taps.shape[0], taps.shape[1]
+    taps = ops.cast(taps, kernel.dtype)  # bfloat16 under mixed precision, like the kernel
     matrix = ops.einsum("pqk,kio->piqo", taps, ops.reshape(kernel, (kh * kw, c_in, c_out)))
     return ops.reshape(matrix, (pixels_in * c_in, pixels_out * c_out))
 

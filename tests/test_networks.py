@@ -76,3 +76,14 @@ def test_weights_saved_with_keras_layers_load_unchanged(tmp_path, monkeypatch):
     new.generator.load_weights(tmp_path / "g.weights.h5")
     z = np.random.default_rng(0).normal(size=(4, new.latent_dim)).astype("float32")
     np.testing.assert_allclose(new.generator(z), old.generator(z), atol=1e-5)
+
+
+def test_mixed_precision_computes_in_the_policys_dtype():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        layer = networks.Conv2D(8, 4, strides=2, padding="same")
+        y = layer(np.zeros((2, 4, 4, 3), "float32"))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert layer.taps is not None and y.dtype == "bfloat16"
