@@ -6,7 +6,6 @@ a reader sees either the whole file or none of it. Loading tries the newest
 checkpoint first and falls back to older ones if a file turns out unreadable.
 """
 
-import fcntl
 import glob
 import json
 import os
@@ -152,9 +151,7 @@ class WorkdirLock:
             self._file = open(self.path, "a+")
         except OSError as e:
             raise GanzooError(f"cannot use workdir {os.path.dirname(self.path)}: {e.strerror}") from None
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(self._file):
             self._file.seek(0)
             holder = self._file.read().strip() or "another process"
             self._file.close()
@@ -169,9 +166,30 @@ class WorkdirLock:
         return self
 
     def __exit__(self, *exc):
-        fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._file.close()
+        self._file.close()  # closing the file releases either kind of lock
         return False
+
+
+def _try_lock(file):
+    """Take an exclusive lock on `file` without waiting; False if another process
+    holds it. `fcntl` where there is one (Linux, macOS), else Windows' `msvcrt`:
+    imported here, so this module imports everywhere."""
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        try:
+            file.seek(0)
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def read_run_config(workdir):

@@ -58,8 +58,6 @@ RUN_FLAGS = ("batch_size", "precision", "strategy", "data_dir", "image_size")
 # Config fields a variant may set for its own runs (`--set MODEL:batch_size=32`): at
 # equal wall time, a variant's batch size is its own choice, like its learning rate.
 PER_MODEL_FIELDS = ("batch_size", "steps_per_execution")
-# Generator updates per run when neither --steps nor --minutes is given.
-DEFAULT_STEPS = 3000
 # Config fields the comparison sets for every run from its own flags, and what they set:
 # `--set` or `--sweep` would fight the protocol every run shares (and crashed the run).
 PROTOCOL_FLAGS = {
@@ -835,7 +833,7 @@ def _run(fv):
         raise GanzooError(f"bad --seeds={','.join(fv['seeds'].value)}; accepted: integers like 0,1,2") from None
     steps, minutes = fv["steps"].value, fv["minutes"].value
     if steps is None and minutes is None:
-        steps = DEFAULT_STEPS
+        steps = config.TrainConfig.DEFAULT_STEPS
     overrides = config.renamed_overrides(fv["set"].value)
     check_request(fv["models"].value, steps, seeds, overrides, minutes)
     dataset = fv["dataset"].value

@@ -292,3 +292,24 @@ def test_a_damaged_config_json_beside_checkpoints_is_refused_too(tmp_path):
     with open(path, "rb") as f:
         assert f.read() == b"{oops"
     assert [s for s, _ in checkpoints.list_checkpoints(workdir)] == [2]
+
+
+def test_workdir_lock_without_fcntl_uses_msvcrt(tmp_path, monkeypatch):
+    """Where there is no fcntl (Windows), the lock is msvcrt's: the module imports
+    and a second run is still refused."""
+    import types
+
+    held = set()
+
+    def locking(fd, mode, nbytes):
+        key = os.path.realpath(f"/proc/self/fd/{fd}")
+        if key in held:
+            raise OSError("locked")
+        held.add(key)
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    monkeypatch.setitem(sys.modules, "msvcrt", types.SimpleNamespace(locking=locking, LK_NBLCK=2))
+    with (checkpoints.WorkdirLock(str(tmp_path)),
+          pytest.raises(GanzooError, match="in use by pid"),
+          checkpoints.WorkdirLock(str(tmp_path))):
+        pass
