@@ -252,11 +252,14 @@ class RunGenerator(Generator):
     def __init__(self, path, gan, metadata):
         super().__init__(path, None, metadata)
         self._gan = gan
+        self._generate = None  # set by `at_precision` on a copy
 
     def _weights(self):
         return self._gan.sampling_generator.weights
 
     def _call(self, inputs):
+        if self._generate is not None:
+            return self._generate(**inputs)["samples"].numpy()
         x = self._gan.generate(inputs["z"], inputs.get("labels"))
         return np.asarray(keras.ops.convert_to_numpy(x), "float32")
 

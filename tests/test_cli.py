@@ -73,7 +73,7 @@ def test_old_names_are_deprecated_aliases_that_say_what_to_use(capsys, tmp_path)
         fv = COMMANDS[command].main.make_flags()
         assert fv[old].replaced_by == new and f"use --{new}" in fv[old].help
     assert "num" not in helps()["sample"] and "split" not in helps()["evaluate"]
-    # Still works, with one line saying what to use (sample --num in tests/test_main.py).
+    # Still works, with one line saying what to use (evaluate --split: tests/test_main.py).
     argv = ["--pretrained=wgan_gp-digits", "--num=4", f"--out={tmp_path / 'x.png'}"]
     assert sample.main(argv) == 0
     captured = capsys.readouterr()

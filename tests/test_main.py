@@ -13,7 +13,7 @@ import pytest
 from conftest import tiny_hparams
 
 from ganzoo import __main__ as ganzoo_command
-from ganzoo import compare, evaluate, export, sample, train
+from ganzoo import compare, evaluate, export, hub, sample, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -77,6 +77,11 @@ def test_sample_and_evaluate_take_a_run_that_ganzoo_train_made(tmp_path, capsys)
     assert out.startswith(f"wrote 64 samples of wgan_gp-digits to {png}") and not err.strip()
     with np.load(npz) as saved:
         assert saved["x"].shape == (64, 12, 12, 1)  # the run's image size
+        x = saved["x"]
+    # Another precision computes with a copy of the run's generator, not the run's model.
+    half = hub.load_run(run).at_precision("mixed_bfloat16")
+    assert half._generate is not None
+    np.testing.assert_allclose(half.generate(half.latents(64, 0)), x, atol=0.05)
 
     result = str(tmp_path / "eval.json")
     assert ganzoo_command.main(["evaluate", f"--workdir={run}", f"--out={result}"]) == 0
