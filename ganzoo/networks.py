@@ -101,11 +101,10 @@ def tap_map(height, width, kernel_size, stride):
     return taps, out_h, out_w
 
 
-def unroll_pays(height, width, kernel_size, stride, in_channels, out_channels):
-    """Whether a 'same' convolution on a `height` x `width` map is cheaper as a
-    dense matmul (`UNROLL_MAX_COST_RATIO`, `UNROLL_MAX_ENTRIES`)."""
-    taps, out_h, out_w = tap_map(height, width, kernel_size, stride)
-    dense = height * width * out_h * out_w
+def unroll_pays(taps, in_channels, out_channels):
+    """Whether the convolution whose `tap_map` is `taps` is cheaper as a dense
+    matmul (`UNROLL_MAX_COST_RATIO`, `UNROLL_MAX_ENTRIES`)."""
+    dense = taps.shape[0] * taps.shape[1]  # input pixels x output pixels
     entries = dense * in_channels * out_channels
     return dense <= UNROLL_MAX_COST_RATIO * taps.sum() and entries <= UNROLL_MAX_ENTRIES
 
@@ -136,8 +135,9 @@ class _SmallMapsAsMatmul:
         stride, filters = self.strides[0], self.filters
         if self.transposed:  # the adjoint of a convolution from the larger map
             height, width, channels, filters = height * stride, width * stride, filters, channels
-        if unroll_pays(height, width, self.kernel_size, stride, channels, filters):
-            self.taps = tap_map(height, width, self.kernel_size, stride)[0]
+        taps = tap_map(height, width, self.kernel_size, stride)[0]
+        if unroll_pays(taps, channels, filters):
+            self.taps = taps
 
     def call(self, inputs):
         if self.taps is None:
